@@ -1,0 +1,22 @@
+// Build: type-check and compile the server (tsc -> dist/), type-check the browser client,
+// bundle it with esbuild (noVNC 1.7 is ESM with top-level await, so target es2022, format esm).
+import { execFileSync } from 'node:child_process';
+import { rmSync, mkdirSync, cpSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const tsc = ['node_modules/typescript/bin/tsc'];
+rmSync('dist', { recursive: true, force: true });
+execFileSync(process.execPath, [...tsc, '-p', 'tsconfig.json'], { stdio: 'inherit' });
+execFileSync(process.execPath, [...tsc, '-p', 'kiosk-client/tsconfig.json'], { stdio: 'inherit' });
+mkdirSync('dist/kiosk-client', { recursive: true });
+cpSync('kiosk-client/public', 'dist/kiosk-client', { recursive: true });
+await build({
+  entryPoints: ['kiosk-client/src/main.ts'],
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  outfile: 'dist/kiosk-client/app.js',
+  sourcemap: true,
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
