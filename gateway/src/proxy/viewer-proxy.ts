@@ -1,0 +1,272 @@
+// One viewer: a browser WebSocket on one side, the gateway's own connection to the VNC server
+// on the other. The gateway is the RFB server toward the browser (security None: the socket is
+// already authorised) and the RFB client toward the VNC server (the password stays here).
+// Server-to-browser bytes pass through untouched; browser-to-server bytes are framed, filtered
+// (decideInput) and forwarded. Backpressure both ways: a browser that stops reading stops the
+// gateway reading that viewer's VNC connection (and only that one); a VNC server that stops
+// reading stops the gateway reading that browser.
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { decideInput, type InputDecision } from '../../../policies/src/input-filter.js';
+import { C2SFramer, type FramerLimits } from '../rfb/c2s-framer.js';
+import { setEncodings } from '../rfb/c2s-encode.js';
+import type { C2SFrame } from '../rfb/c2s-messages.js';
+import { rewriteEncodings } from '../rfb/encodings.js';
+import { CloseCode, GatewayError, isGatewayError, protocolError } from '../rfb/errors.js';
+import { ServerHandshake, type ServerEffect } from '../rfb/handshake-server.js';
+import type { UpstreamConnection } from './upstream-connector.js';
+
+export interface ViewerProxyOptions {
+  readonly viewOnly: boolean;
+  readonly framerLimits: FramerLimits;
+  readonly sendHighWaterBytes: number;
+  readonly slowViewerTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly pingIntervalMs: number;
+  /** Name shown in the browser instead of the VNC server's own desktop name. */
+  readonly desktopName?: string | undefined;
+}
+
+export interface ViewerStats {
+  bytesToBrowser: number;
+  bytesToServer: number;
+  messagesForwarded: number;
+  messagesDropped: number;
+  /** When the viewer's VNC connection was last paused because the browser did not keep up. */
+  pausedSince: number | undefined;
+}
+
+export type ViewerPhase = 'handshake' | 'relay' | 'closed';
+
+const SEND_OPTIONS = { binary: true, compress: false } as const;
+
+export class ViewerProxy {
+  private phase: ViewerPhase = 'handshake';
+  private readonly browserHandshake = new ServerHandshake({ type: 'none' });
+  private readonly framer: C2SFramer;
+  private upstream: UpstreamConnection | undefined;
+  private browserDone: Uint8Array | undefined; // bytes after ClientInit, once the browser handshake is done
+  private readonly timers: NodeJS.Timeout[] = [];
+  private awaitingPong = false;
+  private readonly closeListeners: ((error: GatewayError | undefined) => void)[] = [];
+  readonly stats: ViewerStats = { bytesToBrowser: 0, bytesToServer: 0, messagesForwarded: 0, messagesDropped: 0, pausedSince: undefined };
+
+  constructor(
+    private readonly ws: WebSocket,
+    upstream: Promise<UpstreamConnection>,
+    private readonly options: ViewerProxyOptions,
+    private readonly log: Logger,
+  ) {
+    this.framer = new C2SFramer(options.framerLimits);
+    ws.on('message', this.onBrowserMessage);
+    ws.on('close', this.onBrowserClose);
+    ws.on('error', this.onBrowserError);
+    ws.on('pong', () => {
+      this.awaitingPong = false;
+    });
+    this.timers.push(setTimeout(() => {
+      if (this.phase === 'handshake') {
+        this.close(protocolError('GW_ERR_RFB_BAD_VERSION', `RFB handshake with the browser not completed within ${options.handshakeTimeoutMs} ms`));
+      }
+    }, options.handshakeTimeoutMs));
+    this.timers.push(setInterval(this.onPingTick, options.pingIntervalMs));
+    this.applyBrowser(this.browserHandshake.start());
+    upstream.then(
+      connection => {
+        if (this.phase === 'closed') {
+          connection.socket.destroy();
+          return;
+        }
+        this.upstream = connection;
+        const init = this.options.desktopName === undefined ? connection.serverInit : { ...connection.serverInit, name: this.options.desktopName };
+        this.applyBrowser(this.browserHandshake.serverInitReady(init));
+      },
+      (error: unknown) => {
+        const failure = isGatewayError(error) ? error : new GatewayError('GW_ERR_UPSTREAM_UNREACHABLE', String(error), 'The beamline desktop is not available right now.', CloseCode.upstreamFailed);
+        this.applyBrowser(this.browserHandshake.refuse(failure));
+      },
+    );
+  }
+
+  get state(): ViewerPhase {
+    return this.phase;
+  }
+
+  onClose(listener: (error: GatewayError | undefined) => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  /** Ends both connections; the browser sees the error's user message as the close reason. */
+  close(error?: GatewayError): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    for (const t of this.timers) clearTimeout(t);
+    const code = error?.closeCode ?? CloseCode.normal;
+    const reason = truncateUtf8(error?.userMessage ?? 'Session ended.', 123);
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+    else this.ws.terminate();
+    this.upstream?.socket.destroy();
+    for (const listener of this.closeListeners) listener(error);
+  }
+
+  private applyBrowser(effects: readonly ServerEffect[]): void {
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case 'send':
+          this.sendToBrowser(effect.bytes);
+          break;
+        case 'done':
+          this.browserDone = effect.rest;
+          this.startRelay();
+          break;
+        case 'failed':
+          this.close(effect.error);
+          break;
+      }
+    }
+  }
+
+  private startRelay(): void {
+    const upstream = this.upstream;
+    const pending = this.browserDone;
+    if (upstream === undefined || pending === undefined || this.phase !== 'handshake') return;
+    this.phase = 'relay';
+    const socket = upstream.socket;
+    socket.on('data', this.onServerData);
+    socket.on('close', this.onServerClose);
+    socket.on('error', this.onServerError);
+    if (upstream.rest.length > 0) this.onServerData(Buffer.from(upstream.rest));
+    if (pending.length > 0) this.relayToServer(pending);
+    socket.resume();
+  }
+
+  // ---- server -> browser: untouched, with backpressure
+
+  private readonly onServerData = (chunk: Buffer): void => {
+    this.stats.bytesToBrowser += chunk.length;
+    this.ws.send(chunk, SEND_OPTIONS, this.afterSend);
+    if (this.stats.pausedSince === undefined && this.ws.bufferedAmount > this.options.sendHighWaterBytes) {
+      this.upstream?.socket.pause();
+      this.stats.pausedSince = Date.now();
+    }
+  };
+
+  private readonly afterSend = (error?: Error): void => {
+    if (error !== undefined || this.stats.pausedSince === undefined) return;
+    if (this.ws.bufferedAmount <= this.options.sendHighWaterBytes / 4) {
+      this.stats.pausedSince = undefined;
+      this.upstream?.socket.resume();
+    }
+  };
+
+  private sendToBrowser(bytes: Uint8Array): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(bytes, SEND_OPTIONS);
+  }
+
+  // ---- browser -> server: framed, filtered, forwarded
+
+  private readonly onBrowserMessage = (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void => {
+    if (this.phase === 'closed') return;
+    const bytes = toBytes(data);
+    if (!isBinary) {
+      this.close(protocolError('GW_ERR_RFB_MALFORMED_MESSAGE', 'text WebSocket frame on the RFB channel', CloseCode.protocolError));
+      return;
+    }
+    if (this.phase === 'handshake') this.applyBrowser(this.browserHandshake.feed(bytes));
+    else this.relayToServer(bytes);
+  };
+
+  private relayToServer(bytes: Uint8Array): void {
+    let frames: C2SFrame[];
+    try {
+      frames = this.framer.feed(bytes);
+    } catch (e) {
+      this.close(isGatewayError(e) ? e : protocolError('GW_ERR_RFB_MALFORMED_MESSAGE', String(e)));
+      return;
+    }
+    if (frames.length === 0) return;
+    const out: Uint8Array[] = [];
+    let unchanged = true;
+    for (const frame of frames) {
+      const message = frame.message;
+      if (message.type === 'SetEncodings') {
+        out.push(setEncodings(rewriteEncodings(message.encodings)));
+        unchanged = false;
+        continue;
+      }
+      const decision: InputDecision = decideInput({ viewOnly: this.options.viewOnly }, message);
+      if (decision.allow) {
+        out.push(frame.bytes);
+      } else {
+        unchanged = false;
+        this.stats.messagesDropped++;
+      }
+    }
+    this.stats.messagesForwarded += out.length;
+    if (out.length === 0) return;
+    // Fast path: a WebSocket message that is exactly whole, allowed messages goes out as it came.
+    const payload = unchanged && this.framer.pending === 0 && frames.length > 0 && bytes.length === sum(frames) ? bytes : concat(out);
+    this.stats.bytesToServer += payload.length;
+    const socket = this.upstream?.socket;
+    if (socket !== undefined && !socket.write(payload)) {
+      this.ws.pause();
+      socket.once('drain', () => {
+        this.ws.resume();
+      });
+    }
+  }
+
+  // ---- ends and liveness
+
+  private readonly onServerClose = (): void => {
+    this.close(new GatewayError('GW_ERR_UPSTREAM_CLOSED', 'VNC server closed the connection', 'The beamline desktop closed the connection.', CloseCode.upstreamFailed));
+  };
+
+  private readonly onServerError = (error: Error): void => {
+    this.close(new GatewayError('GW_ERR_UPSTREAM_CLOSED', `VNC server connection failed: ${error.message}`, 'The connection to the beamline desktop was lost.', CloseCode.upstreamFailed, { cause: error }));
+  };
+
+  private readonly onBrowserClose = (): void => {
+    this.close();
+  };
+
+  private readonly onBrowserError = (error: Error): void => {
+    this.log.debug({ err: error }, 'browser websocket error');
+    this.close(new GatewayError('GW_ERR_BROWSER_GONE', `browser connection failed: ${error.message}`, 'Connection lost.', CloseCode.goingAway));
+  };
+
+  private readonly onPingTick = (): void => {
+    if (this.phase === 'closed') return;
+    const paused = this.stats.pausedSince;
+    if (paused !== undefined && Date.now() - paused > this.options.slowViewerTimeoutMs) {
+      this.close(new GatewayError('GW_ERR_BROWSER_SLOW', `browser read nothing for ${Date.now() - paused} ms with ${this.ws.bufferedAmount} bytes waiting`, 'Your connection is too slow to show the desktop; please reconnect.', CloseCode.tryAgainLater));
+      return;
+    }
+    if (this.awaitingPong) {
+      this.close(new GatewayError('GW_ERR_BROWSER_GONE', `browser did not answer a ping within ${this.options.pingIntervalMs} ms`, 'Connection lost.', CloseCode.goingAway));
+      return;
+    }
+    this.awaitingPong = true;
+    this.ws.ping();
+  };
+}
+
+function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+function sum(frames: readonly C2SFrame[]): number {
+  let n = 0;
+  for (const f of frames) n += f.bytes.length;
+  return n;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  return parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.length <= maxBytes ? text : bytes.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+}
