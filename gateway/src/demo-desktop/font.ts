@@ -20,7 +20,7 @@ type Glyph = readonly number[];
 function parseGlyph(char: string, rows: string): Glyph {
   const parts = rows === '' ? [] : rows.split(' ');
   if (parts.length > GLYPH_HEIGHT) throw new Error(`glyph ${JSON.stringify(char)} has ${parts.length} rows`);
-  const masks = parts.map(row => {
+  const masks = parts.map((row) => {
     if (!/^[#.]{5}$/.test(row)) throw new Error(`glyph ${JSON.stringify(char)} has a malformed row ${JSON.stringify(row)}`);
     let mask = 0;
     for (const cell of row) mask = (mask << 1) | (cell === '#' ? 1 : 0);
@@ -33,6 +33,15 @@ function parseGlyph(char: string, rows: string): Glyph {
 const GLYPHS = new Map<string, Glyph>(Object.entries(GLYPH_ROWS).map(([c, rows]) => [c, parseGlyph(c, rows)]));
 const UNKNOWN = parseGlyph('unknown', UNKNOWN_GLYPH_ROWS);
 
+/**
+ * The characters of `text` as the font lays them out: one cell per code point. A bitmap font
+ * has no combining or emoji sequences to keep together, so grapheme segmentation would only
+ * make widths disagree with what is drawn.
+ */
+export function codePoints(text: string): string[] {
+  return Array.from(text);
+}
+
 export function hasGlyph(char: string): boolean {
   return GLYPHS.has(char);
 }
@@ -44,7 +53,7 @@ function checkScale(scale: number): void {
 /** Width in pixels of the inked text: no trailing blank column, 0 for the empty string. */
 export function textWidth(text: string, scale = 1): number {
   checkScale(scale);
-  const count = [...text].length;
+  const count = codePoints(text).length;
   return count === 0 ? 0 : (count * CELL_WIDTH - 1) * scale;
 }
 

@@ -45,12 +45,12 @@ export class Framebuffer implements Canvas {
     this.fillClipped({ x: 0, y: 0, width: this.width, height: this.height }, x, y, width, height, rgb);
   }
 
-  /** Fills the part of the rect that lies inside `bounds` (which must lie inside the buffer). */
+  /** Fills the part of the rect that lies inside both `bounds` and the buffer. */
   fillClipped(bounds: Rect, x: number, y: number, width: number, height: number, rgb: number): void {
-    const x0 = Math.max(bounds.x, Math.floor(x));
-    const y0 = Math.max(bounds.y, Math.floor(y));
-    const x1 = Math.min(bounds.x + bounds.width, Math.floor(x + width));
-    const y1 = Math.min(bounds.y + bounds.height, Math.floor(y + height));
+    const x0 = Math.max(0, bounds.x, Math.floor(x));
+    const y0 = Math.max(0, bounds.y, Math.floor(y));
+    const x1 = Math.min(this.width, bounds.x + bounds.width, Math.floor(x + width));
+    const y1 = Math.min(this.height, bounds.y + bounds.height, Math.floor(y + height));
     if (x1 <= x0 || y1 <= y0) return;
     const colour = rgb & 0xffffff;
     for (let row = y0; row < y1; row++) {
