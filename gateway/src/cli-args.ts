@@ -20,13 +20,13 @@ export function configFromArgs(argv: readonly string[]): GatewayConfig {
     parsed = parseArgs({
       args: [...argv],
       options: {
-        'config': { type: 'string' },
-        'listen': { type: 'string' },
-        'upstream': { type: 'string' },
+        config: { type: 'string' },
+        listen: { type: 'string' },
+        upstream: { type: 'string' },
         'upstream-password-file': { type: 'string' },
         'upstream-security': { type: 'string' },
         'log-level': { type: 'string' },
-        'help': { type: 'boolean' },
+        help: { type: 'boolean' },
       },
       strict: true,
     });

@@ -72,7 +72,7 @@ export function validateConfig(
 ): GatewayConfig {
   const result = configSchema.safeParse(value);
   if (!result.success) {
-    const problems = result.error.issues.map(issue => {
+    const problems = result.error.issues.map((issue) => {
       const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
       const line = lineOf(path);
       return `  ${path.join('.') || '(top level)'}${line === undefined ? '' : ` (line ${line})`}: ${issue.message}`;

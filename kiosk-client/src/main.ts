@@ -5,21 +5,21 @@ import RFB from '@novnc/novnc';
 
 interface Target { id: string; name: string }
 
-const $ = <T extends HTMLElement>(id: string): T => {
+function $<T extends HTMLElement>(id: string, type: new () => T): T {
   const el = document.getElementById(id);
-  if (el === null) throw new Error(`page element #${id} is missing`);
-  return el as T;
-};
+  if (!(el instanceof type)) throw new Error(`page element #${id} is missing or not a ${type.name}`);
+  return el;
+}
 
 const ui = {
-  target: $<HTMLSelectElement>('target'),
-  viewOnly: $<HTMLInputElement>('view-only'),
-  scale: $<HTMLSelectElement>('scale'),
-  connect: $<HTMLButtonElement>('connect'),
-  disconnect: $<HTMLButtonElement>('disconnect'),
-  fullscreen: $<HTMLButtonElement>('fullscreen'),
-  status: $<HTMLSpanElement>('status'),
-  screen: $<HTMLElement>('screen'),
+  target: $('target', HTMLSelectElement),
+  viewOnly: $('view-only', HTMLInputElement),
+  scale: $('scale', HTMLSelectElement),
+  connect: $('connect', HTMLButtonElement),
+  disconnect: $('disconnect', HTMLButtonElement),
+  fullscreen: $('fullscreen', HTMLButtonElement),
+  status: $('status', HTMLSpanElement),
+  screen: $('screen', HTMLElement),
 };
 
 const RECONNECT_DELAYS_MS = [1000, 2000, 5000, 10000];
@@ -58,12 +58,12 @@ function connect(): void {
     ui.disconnect.disabled = false;
     session.focus();
   });
-  session.addEventListener('securityfailure', event => {
+  session.addEventListener('securityfailure', (event) => {
     const detail = (event as CustomEvent<{ status: number; reason?: string }>).detail;
     userClosed = true; // the gateway refused on purpose: retrying at once would not help
     setStatus(detail.reason ?? 'The gateway refused the connection.', 'error');
   });
-  session.addEventListener('disconnect', event => {
+  session.addEventListener('disconnect', (event) => {
     const clean = (event as CustomEvent<{ clean: boolean }>).detail.clean;
     ui.connect.disabled = false;
     ui.disconnect.disabled = true;

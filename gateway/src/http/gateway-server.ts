@@ -76,7 +76,7 @@ export function createGatewayServer({ config, log, clientDir }: GatewayDeps): Ga
     }
     const target = targets.get(decision.targetId);
     if (target === undefined) return;
-    wss.handleUpgrade(req, socket, head, ws => {
+    wss.handleUpgrade(req, socket, head, (ws) => {
       const viewerLog = log.child({ viewer: remote, target: target.id, viewOnly: decision.viewOnly });
       const upstream = openUpstream(target, config);
       const viewer = new ViewerProxy(ws, upstream, {
@@ -90,7 +90,7 @@ export function createGatewayServer({ config, log, clientDir }: GatewayDeps): Ga
       }, viewerLog);
       viewers.add(viewer);
       viewerLog.info('viewer connected');
-      viewer.onClose(error => {
+      viewer.onClose((error) => {
         viewers.delete(viewer);
         const fields = { stats: viewer.stats, ...(error === undefined ? {} : { code: error.code, err: error.message }) };
         if (error === undefined || error.closeCode === CloseCode.goingAway) viewerLog.info(fields, 'viewer disconnected');
@@ -111,7 +111,7 @@ export function createGatewayServer({ config, log, clientDir }: GatewayDeps): Ga
         resolve(address);
       });
     }),
-    close: () => new Promise(resolve => {
+    close: () => new Promise((resolve) => {
       shuttingDown = true;
       for (const viewer of viewers) {
         viewer.close(new GatewayError('GW_ERR_SHUTTING_DOWN', 'gateway shutting down', 'The gateway is restarting; reconnect in a moment.', CloseCode.goingAway));

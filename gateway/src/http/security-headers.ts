@@ -3,16 +3,16 @@
 import type { RequestHandler } from 'express';
 
 export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "worker-src 'none'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'self'",
+  'default-src \'self\'',
+  'script-src \'self\'',
+  'style-src \'self\'',
+  'img-src \'self\' data:',
+  'connect-src \'self\'',
+  'worker-src \'none\'',
+  'object-src \'none\'',
+  'base-uri \'none\'',
+  'frame-ancestors \'none\'',
+  'form-action \'self\'',
 ].join('; ');
 
 export const securityHeaders: RequestHandler = (_req, res, next) => {

@@ -72,13 +72,14 @@ export class ViewerProxy {
     this.timers.push(setInterval(this.onPingTick, options.pingIntervalMs));
     this.applyBrowser(this.browserHandshake.start());
     upstream.then(
-      connection => {
+      (connection) => {
         if (this.phase === 'closed') {
           connection.socket.destroy();
           return;
         }
         this.upstream = connection;
-        const init = this.options.desktopName === undefined ? connection.serverInit : { ...connection.serverInit, name: this.options.desktopName };
+        const name = this.options.desktopName ?? connection.serverInit.name;
+        const init = { ...connection.serverInit, name };
         this.applyBrowser(this.browserHandshake.serverInitReady(init));
       },
       (error: unknown) => {
@@ -103,7 +104,11 @@ export class ViewerProxy {
     for (const t of this.timers) clearTimeout(t);
     const code = error?.closeCode ?? CloseCode.normal;
     const reason = truncateUtf8(error?.userMessage ?? 'Session ended.', 123);
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+    // A browser that reads nothing or is gone cannot receive a close frame queued behind its unsent
+    // data; dropping the TCP connection frees that data now instead of after ws's 30 s close timeout.
+    const unreachable = error?.code === 'GW_ERR_BROWSER_SLOW' || error?.code === 'GW_ERR_BROWSER_GONE';
+    const open = this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING;
+    if (open && !unreachable) this.ws.close(code, reason);
     else this.ws.terminate();
     this.upstream?.socket.destroy();
     for (const listener of this.closeListeners) listener(error);

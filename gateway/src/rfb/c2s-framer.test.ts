@@ -18,8 +18,8 @@ const bytes = (max: number) => fc.uint8Array({ maxLength: max });
 const pixelFormat = fc.constantFrom(
   RGB888_LE,
   { ...RGB888_LE, bigEndian: true },
-  { bitsPerPixel: 16, depth: 16, bigEndian: false, trueColour: true, redMax: 31, greenMax: 63, blueMax: 31, redShift: 11, greenShift: 5, blueShift: 0 },
-  { bitsPerPixel: 8, depth: 8, bigEndian: false, trueColour: true, redMax: 7, greenMax: 7, blueMax: 3, redShift: 0, greenShift: 3, blueShift: 6 },
+  { ...RGB888_LE, bitsPerPixel: 16, depth: 16, redMax: 31, greenMax: 63, blueMax: 31, redShift: 11, greenShift: 5, blueShift: 0 },
+  { ...RGB888_LE, bitsPerPixel: 8, depth: 8, redMax: 7, greenMax: 7, blueMax: 3, redShift: 0, greenShift: 3, blueShift: 6 },
 );
 
 const screen = fc.record({ id: u32, x: u16, y: u16, width: u16, height: u16, flags: u32 });
