@@ -45,7 +45,8 @@ function pixelConverter(pf: PixelFormat): (view: DataView, o: number, rgb: numbe
       | (scale(rgb & 0xff, pf.blueMax) << pf.blueShift)) >>> 0;
   switch (pf.bitsPerPixel) {
     case 32:
-      const native = pf.redMax === 255 && pf.greenMax === 255 && pf.blueMax === 255 && pf.redShift === 16 && pf.greenShift === 8 && pf.blueShift === 0;
+      const native = pf.redMax === 255 && pf.greenMax === 255 && pf.blueMax === 255
+        && pf.redShift === 16 && pf.greenShift === 8 && pf.blueShift === 0;
       if (native) {
         return (view, o, rgb) => {
           view.setUint32(o, rgb, little);

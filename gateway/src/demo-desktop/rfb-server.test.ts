@@ -95,7 +95,8 @@ describe('demo desktop RFB server', () => {
     const [rect] = await readUpdate(c, 4);
     assert.equal(rect!.pixels.readUInt32LE(0), COLOURS.lampClosed);
     const rgb565: PixelFormat = {
-      ...RGB888_LE, bitsPerPixel: 16, depth: 16, bigEndian: true, redMax: 31, greenMax: 63, blueMax: 31, redShift: 11, greenShift: 5, blueShift: 0,
+      ...RGB888_LE, bitsPerPixel: 16, depth: 16, bigEndian: true,
+      redMax: 31, greenMax: 63, blueMax: 31, redShift: 11, greenShift: 5, blueShift: 0,
     };
     c.socket.write(Buffer.concat([setPixelFormat(rgb565), framebufferUpdateRequest(false, lamp.x + 2, lamp.y + 2, 1, 1)]));
     const [rect16] = await readUpdate(c, 2);
