@@ -66,7 +66,7 @@ export class ViewerProxy {
     });
     this.timers.push(setTimeout(() => {
       if (this.phase === 'handshake') {
-        this.close(protocolError('GW_ERR_RFB_BAD_VERSION', `RFB handshake with the browser not completed within ${options.handshakeTimeoutMs} ms`));
+        this.close(protocolError('GW_ERR_RFB_HANDSHAKE_TIMEOUT', `RFB handshake with the browser not completed within ${options.handshakeTimeoutMs} ms`));
       }
     }, options.handshakeTimeoutMs));
     this.timers.push(setInterval(this.onPingTick, options.pingIntervalMs));

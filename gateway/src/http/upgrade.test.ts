@@ -1,0 +1,35 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { decideUpgrade, type UpgradeContext } from './upgrade.js';
+
+const ctx: UpgradeContext = {
+  allowedOrigins: new Set(['http://127.0.0.1:8080']), hasTarget: id => id === 'p11', viewerCount: 0, maxViewers: 10, shuttingDown: false,
+};
+const req = (url: string, origin?: string) => ({ url, headers: origin === undefined ? {} : { origin } });
+
+describe('decideUpgrade (checks in a fixed order)', () => {
+  const table: [string, ReturnType<typeof req>, Partial<UpgradeContext>, unknown][] = [
+    ['accepts a known target from the own origin', req('/desktop/p11', 'http://127.0.0.1:8080'), {}, { ok: true, targetId: 'p11', viewOnly: false }],
+    ['passes view-only through', req('/desktop/p11?view-only=1'), {}, { ok: true, targetId: 'p11', viewOnly: true }],
+    ['path first: a bad path is 404 even from a foreign origin', req('/desk/p11', 'https://evil.example'), {}, 404],
+    ['upper case is not a target id', req('/desktop/P11'), {}, 404],
+    ['trailing slash is not a target', req('/desktop/p11/'), {}, 404],
+    ['origin before target: a foreign origin is 403 even for an unknown target', req('/desktop/zz', 'https://evil.example'), {}, 403],
+    ['an origin that only starts like ours', req('/desktop/p11', 'http://127.0.0.1:8080.evil.example'), {}, 403],
+    ['the literal "null" origin of sandboxed frames', req('/desktop/p11', 'null'), {}, 403],
+    ['unknown target', req('/desktop/zz'), {}, 404],
+    ['shutting down', req('/desktop/p11'), { shuttingDown: true }, 503],
+    ['at capacity', req('/desktop/p11'), { viewerCount: 10 }, 503],
+  ];
+  for (const [name, r, over, expected] of table) {
+    it(name, () => {
+      const d = decideUpgrade(r, { ...ctx, ...over });
+      if (typeof expected === 'number') {
+        assert.equal(d.ok, false);
+        assert.equal(!d.ok && d.status, expected);
+      } else {
+        assert.deepEqual(d, expected);
+      }
+    });
+  }
+});
