@@ -6,6 +6,8 @@
 // Each desktop lives in a fresh temp dir with a random VncAuth password and -UseBlacklist=0
 // (tests make deliberate bad logins). It listens on loopback only (127.0.0.1 and ::1), is tied to this
 // process (--exit-with), and goes away even if a test forgets stop() or the runner dies.
+// Besides the input log, a test can ask the X server who owns a selection (did a ClientCutText
+// arrive?), what the screen size is (did a SetDesktopSize arrive?), and can crash Xvnc on purpose.
 // Test-only: never import it from the gateway; it never touches a desktop it did not start.
 //
 // Manual use (after `npm run build`):
@@ -15,6 +17,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -46,6 +49,15 @@ export interface KioskDesktop {
   inputLog(): Promise<InputRecord[]>;
   /** Saves a PNG of the whole X screen (xwd -root, converted in-process). */
   screenshotPng(path: string): Promise<void>;
+  /**
+   * The window that owns an X selection ('PRIMARY', 'CLIPBOARD'), 0 when none does. Xvnc takes
+   * both when a viewer's ClientCutText arrives; xev and openbox never own them.
+   */
+  selectionOwner(selection: string): Promise<number>;
+  /** The X screen's current size (xdpyinfo), which a SetDesktopSize that got through changes. */
+  screenSize(): Promise<{ width: number; height: number }>;
+  /** Simulates an Xvnc crash: SIGKILL to the Xtigervnc process (the kiosk supervisor then stops the rest). */
+  killXvnc(): Promise<void>;
   /** Stops everything this desktop started and removes its temp dir. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -54,6 +66,15 @@ export interface KioskDesktopOptions {
   geometry?: string;
   password?: string;
   name?: string;
+  /**
+   * Xtigervnc's -SecurityTypes instead of start-kiosk.sh's fixed 'VncAuth', e.g. 'TLSVnc'
+   * (anonymous-TLS VeNCrypt with VncAuth inside). start-kiosk.sh refuses security parameters in
+   * --xvnc-arg, so the fixture puts a test-only Xtigervnc shim first on the kiosk's PATH that
+   * swaps the value (see xvncShim); the rest of the recipe is unchanged.
+   */
+  securityTypes?: string;
+  /** start-kiosk.sh --allow-resize: Xvnc accepts SetDesktopSize (default: fixed geometry). */
+  allowResize?: boolean;
 }
 
 /** Binaries the fixture needs and the Debian package of each. */
@@ -62,22 +83,28 @@ const REQUIRED_TOOLS: readonly (readonly [binary: string, debianPackage: string]
   ['vncpasswd', 'tigervnc-tools'],
   ['xev', 'x11-utils'],
   ['xprop', 'x11-utils'],
+  ['xdpyinfo', 'x11-utils'],
   ['openbox', 'openbox'],
   ['xdotool', 'xdotool'],
 ];
 const SINK_NAME = 'beamgate-input-sink';
 
-function onPath(binary: string): boolean {
+/** The full path of an executable on PATH, or undefined. */
+function findOnPath(binary: string): string | undefined {
   for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
     if (dir === '') continue;
     try {
       accessSync(join(dir, binary), fsConstants.X_OK);
-      return true;
+      return join(dir, binary);
     } catch {
       // not in this directory
     }
   }
-  return false;
+  return undefined;
+}
+
+function onPath(binary: string): boolean {
+  return findOnPath(binary) !== undefined;
 }
 
 /** The missing tools as 'binary (Debian package)'; empty when everything is installed. */
@@ -185,6 +212,133 @@ async function focusInputSink(env: NodeJS.ProcessEnv, geometry: string): Promise
   }
 }
 
+/**
+ * An `Xtigervnc` that replaces the value of the -SecurityTypes parameter start-kiosk.sh passes
+ * and runs the real binary in its place (exec: same PID, same inherited displayfd). It fails if the
+ * script did not pass -SecurityTypes, so a changed script cannot silently fall back to VncAuth.
+ */
+function xvncShim(realXvnc: string, securityTypes: string): string {
+  return [
+    '#!/usr/bin/env bash',
+    '# Test-only (kiosk-fixture.ts): swap the -SecurityTypes value start-kiosk.sh pins.',
+    'args=() swapped=0',
+    'while (($# > 0)); do',
+    '  if [[ ${1,,} == -securitytypes && $# -ge 2 ]]; then',
+    `    args+=("$1" '${securityTypes}'); swapped=1; shift 2`,
+    '  else',
+    '    args+=("$1"); shift',
+    '  fi',
+    'done',
+    '((swapped)) || { echo "kiosk-fixture Xtigervnc shim: no -SecurityTypes to replace" >&2; exit 1; }',
+    `echo "kiosk-fixture Xtigervnc shim: -SecurityTypes replaced with ${securityTypes}" >&2`,
+    `exec '${realXvnc}' "\${args[@]}"`,
+    '',
+  ].join('\n');
+}
+
+/** The MIT-MAGIC-COOKIE-1 in an Xauthority file (entries: family, address, number, name, data). */
+function mitCookie(xauth: Buffer): Buffer {
+  let o = 0;
+  const field = (): Buffer => {
+    const length = xauth.readUInt16BE(o);
+    const value = xauth.subarray(o + 2, o + 2 + length);
+    o += 2 + length;
+    return value;
+  };
+  while (o + 2 <= xauth.length) {
+    o += 2; // family
+    field(); // address
+    field(); // display number
+    const name = field().toString('latin1');
+    const data = field();
+    if (name === 'MIT-MAGIC-COOKIE-1') return data;
+  }
+  throw new Error('no MIT-MAGIC-COOKIE-1 in the Xauthority file');
+}
+
+const pad4 = (n: number): number => (4 - (n % 4)) % 4;
+
+/**
+ * GetSelectionOwner over the core X11 protocol (no xclip/xsel in the kiosk's packages):
+ * connection setup with the kiosk's cookie, InternAtom, GetSelectionOwner, then close.
+ */
+function x11SelectionOwner(socketPath: string, cookie: Buffer, selection: string, timeoutMs = 5000): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = netConnect({ path: socketPath });
+    let buffered = Buffer.alloc(0);
+    let stage: 'setup' | 'atom' | 'owner' = 'setup';
+    const timer = setTimeout(() => {
+      fail(new Error(`X server did not answer within ${timeoutMs} ms (stage ${stage})`));
+    }, timeoutMs);
+    function fail(err: Error): void {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    }
+    const authName = Buffer.from('MIT-MAGIC-COOKIE-1', 'latin1');
+    const setup = Buffer.alloc(12 + authName.length + pad4(authName.length) + cookie.length + pad4(cookie.length));
+    setup.write('l', 0, 'latin1'); // little-endian requests and replies
+    setup.writeUInt16LE(11, 2);
+    setup.writeUInt16LE(0, 4);
+    setup.writeUInt16LE(authName.length, 6);
+    setup.writeUInt16LE(cookie.length, 8);
+    authName.copy(setup, 12);
+    cookie.copy(setup, 12 + authName.length + pad4(authName.length));
+    socket.on('error', fail);
+    socket.on('connect', () => socket.write(setup));
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      if (stage === 'setup') {
+        if (buffered.length < 8) return;
+        const total = 8 + 4 * buffered.readUInt16LE(6);
+        if (buffered.length < total) return;
+        if (buffered[0] !== 1) {
+          const reason = buffered.subarray(8, 8 + (buffered[1] ?? 0)).toString('latin1');
+          fail(new Error(`X connection refused: ${reason || `status ${buffered[0] ?? '?'}`}`));
+          return;
+        }
+        buffered = buffered.subarray(total);
+        const name = Buffer.from(selection, 'latin1');
+        const intern = Buffer.alloc(8 + name.length + pad4(name.length));
+        intern.writeUInt8(16, 0); // InternAtom
+        intern.writeUInt8(0, 1); // only-if-exists: no
+        intern.writeUInt16LE(intern.length / 4, 2);
+        intern.writeUInt16LE(name.length, 4);
+        name.copy(intern, 8);
+        socket.write(intern);
+        stage = 'atom';
+      }
+      while (buffered.length >= 32) {
+        if (buffered[0] === 0) { // an error (always 32 bytes)
+          fail(new Error(`X error ${buffered[1] ?? '?'} at stage ${stage}`));
+          return;
+        }
+        if (buffered[0] !== 1) { // an event (32 bytes): skip it
+          buffered = buffered.subarray(32);
+          continue;
+        }
+        const length = 32 + 4 * buffered.readUInt32LE(4);
+        if (buffered.length < length) return;
+        const reply = buffered.subarray(0, length);
+        buffered = buffered.subarray(length);
+        if (stage === 'atom') {
+          const owner = Buffer.alloc(8);
+          owner.writeUInt8(23, 0); // GetSelectionOwner
+          owner.writeUInt16LE(2, 2);
+          owner.writeUInt32LE(reply.readUInt32LE(8), 4);
+          socket.write(owner);
+          stage = 'owner';
+        } else {
+          clearTimeout(timer);
+          socket.destroy();
+          resolvePromise(reply.readUInt32LE(8));
+          return;
+        }
+      }
+    });
+  });
+}
+
 function randomPassword(): string {
   // VncAuth uses 8 characters at most.
   const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
@@ -199,6 +353,12 @@ export async function startKioskDesktop(opts: KioskDesktopOptions = {}): Promise
   const password = opts.password ?? randomPassword();
   if (password === '' || /[\n\r]/.test(password)) throw new Error('the VNC password must be non-empty and one line');
   const name = opts.name ?? 'beamgate-test-kiosk';
+  const securityTypes = opts.securityTypes;
+  if (securityTypes !== undefined && !/^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$/.test(securityTypes)) {
+    throw new Error(`bad securityTypes ${securityTypes} (want e.g. TLSVnc or TLSVnc,VncAuth)`);
+  }
+  const realXvnc = findOnPath('Xtigervnc');
+  if (realXvnc === undefined) throw new Error(kioskToolsMissingMessage());
 
   const scripts = findKioskScripts();
   const dir = await mkdtemp(join(tmpdir(), 'beamgate-kiosk-'));
@@ -209,6 +369,13 @@ export async function startKioskDesktop(opts: KioskDesktopOptions = {}): Promise
     `xev -event keyboard -event button -geometry ${geometry}+0+0 -name ${SINK_NAME}`,
     '',
   ].join('\n'));
+  let env: NodeJS.ProcessEnv = { ...process.env, KIOSK_PASSWORD: password };
+  if (securityTypes !== undefined) {
+    const bin = join(dir, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'Xtigervnc'), xvncShim(realXvnc, securityTypes), { mode: 0o755 });
+    env = { ...env, PATH: `${bin}${delimiter}${process.env['PATH'] ?? ''}` };
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -225,8 +392,9 @@ export async function startKioskDesktop(opts: KioskDesktopOptions = {}): Promise
   try {
     await run('bash', [join(scripts, 'start-kiosk.sh'),
       '--apps', appsFile, '--state-dir', stateDir, '--geometry', geometry, '--name', name,
-      '--no-blacklist', '--exit-with', String(process.pid), '--timeout', '30'],
-    { env: { ...process.env, KIOSK_PASSWORD: password }, timeoutMs: 45_000 });
+      '--no-blacklist', ...(opts.allowResize === true ? ['--allow-resize'] : []),
+      '--exit-with', String(process.pid), '--timeout', '30'],
+    { env, timeoutMs: 45_000 });
     // The state dir's plain one-value files (the env file is bash-quoted; these are not).
     const displayNumber = (await readFile(join(stateDir, 'display'), 'utf8')).trim();
     const portText = (await readFile(join(stateDir, 'rfbport'), 'utf8')).trim();
@@ -256,6 +424,28 @@ export async function startKioskDesktop(opts: KioskDesktopOptions = {}): Promise
         const xwd = await runBuffer('xwd', ['-root', '-silent', '-display', display], xEnv);
         await mkdir(dirname(resolve(path)), { recursive: true });
         await writeFile(path, xwdToPng(xwd));
+      },
+      async selectionOwner(selection: string) {
+        const cookie = mitCookie(await readFile(xauthority));
+        return x11SelectionOwner(`/tmp/.X11-unix/X${displayNumber}`, cookie, selection);
+      },
+      async screenSize() {
+        const out = await run('xdpyinfo', ['-display', display], { env: xEnv, timeoutMs: 5000 });
+        const m = /dimensions:\s+(\d+)x(\d+) pixels/.exec(out);
+        if (!m) throw new Error(`no dimensions in xdpyinfo output:\n${out}`);
+        return { width: Number(m[1]), height: Number(m[2]) };
+      },
+      async killXvnc() {
+        // The pids file holds 'role pid starttime'; signal only if the start time still matches.
+        const pids = await readFile(join(stateDir, 'pids'), 'utf8');
+        const line = pids.split('\n').find(l => l.startsWith('xvnc '));
+        const [, pidText, start] = line?.split(' ') ?? [];
+        const pid = Number(pidText);
+        if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no Xtigervnc pid in ${join(stateDir, 'pids')}`);
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+        if (fields[19] !== start) throw new Error(`process ${pid} is not the kiosk's Xtigervnc any more`);
+        process.kill(pid, 'SIGKILL');
       },
       stop,
     };
