@@ -149,6 +149,24 @@ describe('gateway relay against a VNC server', () => {
     bystander.ws.close();
   });
 
+  it('forwards SetDesktopSize only after ExtendedDesktopSize was announced, and closes a viewer that sends it before', async () => {
+    const resize = encodeC2S({ type: 'SetDesktopSize', width: 640, height: 480, screens: [{ id: 0, x: 0, y: 0, width: 640, height: 480, flags: 0 }] });
+    const before = vnc.connections.length;
+    const polite = await connectWsRfb(`${base}/desktop/bl-demo`);
+    const politeConn = await vnc.connection(before + 1);
+    polite.send(Buffer.concat([setEncodings([Encoding.Raw, Encoding.ExtendedDesktopSize]), resize]));
+    await until(() => politeConn.received.length === 2);
+    assert.equal(politeConn.received[1]?.type, 'SetDesktopSize');
+    polite.ws.close();
+
+    const rude = await connectWsRfb(`${base}/desktop/bl-demo`);
+    const rudeConn = await vnc.connection(before + 2);
+    rude.send(Buffer.concat([setEncodings([Encoding.Raw]), resize]));
+    const closed = await rude.closed;
+    assert.equal(closed.code, 1008);
+    assert.deepEqual(rudeConn.received.map(m => m.type), [], 'nothing of that chunk reached the VNC server');
+  });
+
   it('closes a viewer whose cut text is over the limit before buffering it', async () => {
     const client = await connectWsRfb(`${base}/desktop/bl-demo`);
     client.send(Buffer.from([6, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff]));

@@ -11,7 +11,7 @@ import { decideInput, type InputDecision } from '../../../policies/src/input-fil
 import { C2SFramer, type FramerLimits } from '../rfb/c2s-framer.js';
 import { setEncodings } from '../rfb/c2s-encode.js';
 import type { C2SFrame } from '../rfb/c2s-messages.js';
-import { rewriteEncodings } from '../rfb/encodings.js';
+import { Encoding, rewriteEncodings } from '../rfb/encodings.js';
 import { CloseCode, GatewayError, isGatewayError, protocolError } from '../rfb/errors.js';
 import { ServerHandshake, type ServerEffect } from '../rfb/handshake-server.js';
 import type { UpstreamConnection } from './upstream-connector.js';
@@ -48,6 +48,8 @@ export class ViewerProxy {
   private browserDone: Uint8Array | undefined; // bytes after ClientInit, once the browser handshake is done
   private readonly timers: NodeJS.Timeout[] = [];
   private awaitingPong = false;
+  /** The viewer's last SetEncodings (as forwarded) announced ExtendedDesktopSize. */
+  private extendedDesktopSize = false;
   private readonly closeListeners: ((error: GatewayError | undefined) => void)[] = [];
   readonly stats: ViewerStats = { bytesToBrowser: 0, bytesToServer: 0, messagesForwarded: 0, messagesDropped: 0, pausedSince: undefined };
 
@@ -195,11 +197,21 @@ export class ViewerProxy {
     for (const frame of frames) {
       const message = frame.message;
       if (message.type === 'SetEncodings') {
-        out.push(setEncodings(rewriteEncodings(message.encodings)));
+        const encodings = rewriteEncodings(message.encodings);
+        this.extendedDesktopSize = encodings.includes(Encoding.ExtendedDesktopSize);
+        out.push(setEncodings(encodings));
         unchanged = false;
         continue;
       }
       const decision: InputDecision = decideInput({ viewOnly: this.options.viewOnly }, message);
+      // RFB allows SetDesktopSize only after the client announced ExtendedDesktopSize. TigerVNC
+      // 1.12-1.15 with AcceptSetDesktopSize=1 segfaults on one sent earlier (it answers through
+      // the connection the resize just closed), so one viewer could kill the beamline desktop.
+      // noVNC never does this: a forwardable one is treated as the protocol violation it is.
+      if (decision.allow && message.type === 'SetDesktopSize' && !this.extendedDesktopSize) {
+        this.close(protocolError('GW_ERR_RFB_MALFORMED_MESSAGE', 'SetDesktopSize before the viewer announced ExtendedDesktopSize (-308)'));
+        return;
+      }
       if (decision.allow) {
         out.push(frame.bytes);
       } else {
