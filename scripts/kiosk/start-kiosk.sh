@@ -507,7 +507,8 @@ if [[ -n $K_EXIT_WITH ]]; then
   K_EXIT_WITH_START=$(proc_start "$K_EXIT_WITH" 2>/dev/null) || kiosk_die "--exit-with: no process $K_EXIT_WITH"
 fi
 
-# Extra Xvnc parameters must not reopen what this recipe closes. Only the
+# Extra Xvnc parameters must not reopen what this recipe closes (AllowOverride would let any
+# X client on the display change SecurityTypes with vncconfig, down to None). Only the
 # one-token form -Name or -Name=value is accepted, so no value can smuggle in
 # a second parameter.
 for arg in "${K_XVNC_EXTRA[@]}"; do
@@ -518,7 +519,8 @@ for arg in "${K_XVNC_EXTRA[@]}"; do
   case ${lower%%=*} in
     localhost | interface | rfbport | rfbunixpath | rfbunixmode | securitytypes | passwordfile | rfbauth | \
       listen | nolisten | query | indirect | broadcast | auth | displayfd | inetd | x509cert | x509key | \
-      plainusers | pamservice | nevershared | alwaysshared | disconnectclients | ac | from | once)
+      plainusers | pamservice | nevershared | alwaysshared | disconnectclients | ac | from | once | \
+      allowoverride)
       kiosk_die "--xvnc-arg '$arg' is managed by start-kiosk.sh and may not be overridden"
       ;;
   esac
