@@ -22,21 +22,25 @@ describe('demo desktop in Chromium through the gateway', () => {
   const layout = panelLayout(1024, 768);
   const lamp = { x: layout.shutterLamp.x + 4, y: layout.shutterLamp.y + 4 };
 
+  const cleanups: (() => Promise<void>)[] = [];
+
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'beamgate-e2e-'));
     writeFileSync(join(dir, 'pw'), 'e2e-pass\n');
     desktop = await startDemoDesktop({ password: 'e2e-pass' });
+    cleanups.push(() => desktop.close());
     const config = validateConfig({
       listen: { host: '127.0.0.1', port: 0 },
       targets: [{ id: 'bl-demo', name: 'BL-DEMO', host: '127.0.0.1', port: desktop.port, security: ['vnc'], passwordFile: join(dir, 'pw') }],
     }, 'e2e');
     ({ gateway, url } = await startGateway(config, pino({ level: 'silent' })));
+    cleanups.push(() => gateway.close());
     browser = await launchChromium();
+    cleanups.push(() => browser.close());
   });
   after(async () => {
-    await browser.close();
-    await gateway.close();
-    await desktop.close();
+    // before() may have failed half-way (no Chromium, say): close what did start, newest first.
+    for (const close of cleanups.reverse()) await close();
   });
 
   it('shows the panel, and a click on "Open shutter" turns the lamp green on screen', async () => {

@@ -22,8 +22,11 @@ describe('real Xvnc kiosk in Chromium through the gateway', () => {
   let url: string;
   let browser: Browser;
 
+  const cleanups: (() => Promise<void>)[] = [];
+
   before(async () => {
     kiosk = await startKioskDesktop({ geometry: '1024x768', name: 'e2e-kiosk' });
+    cleanups.push(() => kiosk.stop());
     const dir = mkdtempSync(join(tmpdir(), 'beamgate-e2e-xvnc-'));
     writeFileSync(join(dir, 'pw'), `${kiosk.password}\n`);
     const config = validateConfig({
@@ -31,12 +34,13 @@ describe('real Xvnc kiosk in Chromium through the gateway', () => {
       targets: [{ id: 'kiosk', name: 'Kiosk', host: kiosk.rfbHost, port: kiosk.rfbPort, security: ['vnc'], passwordFile: join(dir, 'pw') }],
     }, 'e2e');
     ({ gateway, url } = await startGateway(config, pino({ level: 'silent' })));
+    cleanups.push(() => gateway.close());
     browser = await launchChromium();
+    cleanups.push(() => browser.close());
   });
   after(async () => {
-    await browser.close();
-    await gateway.close();
-    await kiosk.stop();
+    // before() may have failed half-way (no Chromium, say): close what did start, newest first.
+    for (const close of cleanups.reverse()) await close();
   });
 
   it('a driver\'s click and typing arrive at the X server; a watcher\'s never do', async () => {
