@@ -298,6 +298,21 @@ describe('gateway backpressure and liveness', () => {
     healthy.ws.close();
   });
 
+  it('resumes reading the VNC connection once a paused viewer reads again, and delivers every byte', async () => {
+    const before = vnc.connections.length;
+    const viewer = await connectWsRfb(`${base}/desktop/bl-demo`);
+    const conn = await vnc.connection(before + 1);
+    viewer.socket.pause(); // the browser stops reading for a moment
+    const chunk = Buffer.alloc(1024 * 1024, 0xcd);
+    for (let i = 0; i < 8; i++) conn.socket.write(chunk); // 8 MiB: far past the 256 KiB high-water mark
+    await new Promise(r => setTimeout(r, 300)); // well below the 1.5 s slow-viewer timeout
+    viewer.socket.resume();
+    const got = await viewer.waitForBytes(8 * chunk.length);
+    assert.ok(got.subarray(0, 8 * chunk.length).every(b => b === 0xcd));
+    viewer.ws.close();
+    await viewer.closed;
+  });
+
   it('disconnects a viewer that never completes the RFB handshake', async () => {
     const { WebSocket } = await import('ws');
     const { gw: gw2, base: base2 } = await startGateway(vnc.port, { limits: { handshakeTimeoutMs: 300 } });

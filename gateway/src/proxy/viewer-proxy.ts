@@ -48,6 +48,8 @@ export class ViewerProxy {
   private browserDone: Uint8Array | undefined; // bytes after ClientInit, once the browser handshake is done
   private readonly timers: NodeJS.Timeout[] = [];
   private awaitingPong = false;
+  /** Pooled read buffers handed to ws.send, in send order; each goes back to the pool when its send completes. */
+  private readonly inflight: Buffer[] = [];
   /** The viewer's last SetEncodings (as forwarded) announced ExtendedDesktopSize. */
   private extendedDesktopSize = false;
   private readonly closeListeners: ((error: GatewayError | undefined) => void)[] = [];
@@ -139,7 +141,8 @@ export class ViewerProxy {
     if (upstream === undefined || pending === undefined || this.phase !== 'handshake') return;
     this.phase = 'relay';
     const socket = upstream.socket;
-    socket.on('data', this.onServerData);
+    if (upstream.reader !== undefined) upstream.reader.onChunk = this.onServerChunk;
+    else socket.on('data', this.onServerData);
     socket.on('close', this.onServerClose);
     socket.on('error', this.onServerError);
     if (upstream.rest.length > 0) this.onServerData(Buffer.from(upstream.rest));
@@ -150,16 +153,33 @@ export class ViewerProxy {
   // ---- server -> browser: untouched, with backpressure
 
   private readonly onServerData = (chunk: Buffer): void => {
+    this.forward(chunk, this.afterSend);
+  };
+
+  private readonly onServerChunk = (buffer: Buffer, length: number): void => {
+    this.inflight.push(buffer);
+    this.forward(length === buffer.length ? buffer : buffer.subarray(0, length), this.afterPooledSend);
+  };
+
+  private forward(chunk: Buffer, done: (error?: Error | null) => void): void {
     this.stats.bytesToBrowser += chunk.length;
-    this.ws.send(chunk, SEND_OPTIONS, this.afterSend);
+    this.ws.send(chunk, SEND_OPTIONS, done);
     if (this.stats.pausedSince === undefined && this.ws.bufferedAmount > this.options.sendHighWaterBytes) {
       this.upstream?.socket.pause();
       this.stats.pausedSince = Date.now();
     }
+  }
+
+  private readonly afterPooledSend = (error?: Error | null): void => {
+    const buffer = this.inflight.shift();
+    // After an error or close, ws may still hold a buffer it never wrote: recycle nothing then.
+    if (buffer !== undefined && error == null && this.phase === 'relay') this.upstream?.reader?.pool.give(buffer);
+    this.afterSend(error);
   };
 
-  private readonly afterSend = (error?: Error): void => {
-    if (error !== undefined || this.stats.pausedSince === undefined) return;
+  // ws calls this with null (not undefined) when the send succeeded.
+  private readonly afterSend = (error?: Error | null): void => {
+    if (error != null || this.stats.pausedSince === undefined) return;
     if (this.ws.bufferedAmount <= this.options.sendHighWaterBytes / 4) {
       this.stats.pausedSince = undefined;
       this.upstream?.socket.resume();
