@@ -7,7 +7,7 @@ import stylistic from '@stylistic/eslint-plugin';
 const socketAndHttp = ['node:net', 'node:tls', 'node:http', 'node:https', 'ws', 'express', 'pino', 'node:fs', 'node:fs/promises'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test-artifacts/**', 'bench/results/**', 'bench/*.mjs', 'bench/lib/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'test-artifacts/**', 'bench/results/**', 'bench/*.mjs', 'bench/lib/**', '.build/**'] },
   ...tseslint.configs.strictTypeChecked,
   stylistic.configs.customize({ indent: 2, quotes: 'single', semi: true, braceStyle: '1tbs', arrowParens: false }),
   {

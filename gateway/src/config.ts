@@ -3,8 +3,8 @@
 // Errors name the file, the path inside it and what is wrong. Reads files; never logs.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { parseYaml, validateDocument, type LineOf } from './validated-document.js';
 
 const securityMethod = z.enum(['none', 'vnc', 'vencrypt-tls-none', 'vencrypt-tls-vnc', 'vencrypt-x509-none', 'vencrypt-x509-vnc']);
 
@@ -54,32 +54,17 @@ export class ConfigError extends Error {
 
 /** Parses and validates a config document; `source` names it in errors. */
 export function parseConfig(text: string, source: string): GatewayConfig {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(`${source}: not valid YAML: ${doc.errors.map(e => e.message).join('; ')}`);
+  let parsed: ReturnType<typeof parseYaml>;
+  try {
+    parsed = parseYaml(text, source);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
   }
-  return validateConfig(doc.toJS() as unknown, source, (path: (string | number)[]) => {
-    const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
-    const offset = node?.range?.[0];
-    return offset === undefined ? undefined : text.slice(0, offset).split('\n').length;
-  });
+  return validateConfig(parsed.value, source, parsed.lineOf);
 }
 
-export function validateConfig(
-  value: unknown,
-  source: string,
-  lineOf: (path: (string | number)[]) => number | undefined = () => undefined,
-): GatewayConfig {
-  const result = configSchema.safeParse(value);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-      const line = lineOf(path);
-      return `  ${path.join('.') || '(top level)'}${line === undefined ? '' : ` (line ${line})`}: ${issue.message}`;
-    });
-    throw new ConfigError(`${source}: invalid configuration:\n${problems.join('\n')}`);
-  }
-  const config = result.data;
+export function validateConfig(value: unknown, source: string, lineOf?: LineOf): GatewayConfig {
+  const config = validateDocument(configSchema, value, source, 'configuration', lineOf, message => new ConfigError(message));
   const ids = new Set<string>();
   for (const t of config.targets) {
     if (ids.has(t.id)) throw new ConfigError(`${source}: targets: the id "${t.id}" is used twice`);
