@@ -1,0 +1,111 @@
+// The persistent store's interfaces, one per aggregate. SQLite (embedded, default) and
+// PostgreSQL implement them with one set of Kysely queries and migrations (store.ts).
+import type { AuditEvent, AuditRecord, AuditFilter, ChainCheck } from '../../../session-recorder/src/audit/audit-record.js';
+
+/** Append-only, hash-chained audit log. */
+export interface AuditLog {
+  /**
+   * Appends one record and resolves once it is durable (committed; SQLite synchronous=FULL).
+   * Rejects when it could not be written: the caller must then fail the action it records.
+   */
+  append(event: AuditEvent): Promise<AuditRecord>;
+  /** Records matching the filter, oldest first (or newest first with order: 'desc'), at most filter.limit. */
+  query(filter: AuditFilter): Promise<AuditRecord[]>;
+  /** Recomputes the whole chain; reports the first broken or missing record. */
+  verify(): Promise<ChainCheck>;
+}
+
+/** A logged-in browser session (backend-for-frontend): tokens never leave the server. */
+export interface WebSession {
+  /** The random id carried by the cookie. Stored only as its SHA-256. */
+  readonly id: string;
+  readonly userId: string;
+  readonly sub: string;
+  readonly displayName: string;
+  /** The mapped identity (roles, mfa, ...) as JSON; see gateway/src/auth/claims.ts. */
+  readonly identity: Record<string, unknown>;
+  /** Encrypted at rest (AES-256-GCM with the store's token key). */
+  readonly tokens: SessionTokens;
+  readonly csrfToken: string;
+  readonly createdAt: Date;
+  /** When the access token expires (refresh before). */
+  readonly accessExpiresAt: Date;
+  /** Absolute end of the session, whatever refreshes happen. */
+  readonly expiresAt: Date;
+}
+
+export interface SessionTokens {
+  readonly idToken: string;
+  readonly accessToken: string;
+  readonly refreshToken?: string | undefined;
+}
+
+export interface WebSessionStore {
+  create(session: WebSession): Promise<void>;
+  /** undefined when unknown or past expiresAt. */
+  get(id: string, now: Date): Promise<WebSession | undefined>;
+  /** After a token refresh. Does nothing when the session is gone (logged out meanwhile). */
+  updateTokens(id: string, tokens: SessionTokens, accessExpiresAt: Date, identity: Record<string, unknown>): Promise<void>;
+  delete(id: string): Promise<void>;
+  /**
+   * The keys of all sessions of a user (to end them all, e.g. on back-channel logout). A key is
+   * the SHA-256 (hex) of the cookie id, see webSessionKey(): the cookie ids themselves are not
+   * stored. Keys are safe to log and to audit; pass them to deleteByKey().
+   */
+  idsOfUser(userId: string): Promise<string[]>;
+  /** Ends a session found through idsOfUser(). */
+  deleteByKey(key: string): Promise<void>;
+  /** Ends every session of a user; returns how many there were. */
+  deleteAllOfUser(userId: string): Promise<number>;
+  deleteExpired(now: Date): Promise<number>;
+}
+
+/** A login in progress: what the callback needs to check the provider's answer. */
+export interface LoginTransaction {
+  readonly state: string;
+  readonly codeVerifier: string;
+  readonly nonce: string;
+  readonly returnTo: string;
+  readonly createdAt: Date;
+}
+
+export interface LoginTransactionStore {
+  put(tx: LoginTransaction): Promise<void>;
+  /** Returns and deletes it (single use: a replayed callback finds nothing); undefined when unknown or older than maxAgeMs. */
+  take(state: string, now: Date, maxAgeMs: number): Promise<LoginTransaction | undefined>;
+  deleteOlderThan(cutoff: Date): Promise<number>;
+}
+
+/** A user's acknowledgement of a beamline's remote-operation instruction, for one beamtime. */
+export interface InstructionAck {
+  readonly userId: string;
+  readonly beamline: string;
+  readonly beamtime: string;
+  readonly version: string;
+  readonly at: Date;
+}
+
+export interface AcknowledgementStore {
+  add(ack: InstructionAck): Promise<void>;
+  /** All acknowledgements (the policy engine merges them with the user office's). */
+  list(): Promise<InstructionAck[]>;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly audit: AuditLog;
+  readonly webSessions: WebSessionStore;
+  readonly loginTransactions: LoginTransactionStore;
+  readonly acknowledgements: AcknowledgementStore;
+  /** Cheap round trip for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Where the data lives. SQLite: one file (created when missing; its directory must exist).
+ * PostgreSQL: a URL and the schema the tables live in (default public; created when missing).
+ */
+export type StoreConfig =
+  | { readonly kind: 'sqlite'; readonly file: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly schema?: string | undefined };
