@@ -10,13 +10,12 @@ import type { Browser } from 'playwright-core';
 import { validateConfig } from '../gateway/src/config.js';
 import { COLOURS, panelLayout, widgetCentre } from '../gateway/src/demo-desktop/panel.js';
 import { startDemoDesktop, type DemoDesktop } from '../gateway/src/demo-desktop/rfb-server.js';
-import { startGateway } from '../gateway/src/main.js';
-import type { GatewayServer } from '../gateway/src/http/gateway-server.js';
+import { startGateway, type RunningGateway } from '../gateway/src/main.js';
 import { ARTIFACTS, clickDesktop, launchChromium, waitConnected, waitForPixel } from './browser.js';
 
 describe('demo desktop in Chromium through the gateway', () => {
   let desktop: DemoDesktop;
-  let gateway: GatewayServer;
+  let gateway: RunningGateway;
   let url: string;
   let browser: Browser;
   const layout = panelLayout(1024, 768);
@@ -31,9 +30,12 @@ describe('demo desktop in Chromium through the gateway', () => {
     cleanups.push(() => desktop.close());
     const config = validateConfig({
       listen: { host: '127.0.0.1', port: 0 },
+      insecureNoLogin: true,
+      dataDir: dir,
       targets: [{ id: 'bl-demo', name: 'BL-DEMO', host: '127.0.0.1', port: desktop.port, security: ['vnc'], passwordFile: join(dir, 'pw') }],
     }, 'e2e');
-    ({ gateway, url } = await startGateway(config, pino({ level: 'silent' })));
+    gateway = await startGateway(config, pino({ level: 'silent' }));
+    url = gateway.url;
     cleanups.push(() => gateway.close());
     browser = await launchChromium();
     cleanups.push(() => browser.close());

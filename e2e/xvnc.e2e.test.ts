@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { Browser } from 'playwright-core';
 import { validateConfig } from '../gateway/src/config.js';
-import type { GatewayServer } from '../gateway/src/http/gateway-server.js';
-import { startGateway } from '../gateway/src/main.js';
+import { startGateway, type RunningGateway } from '../gateway/src/main.js';
 import { startKioskDesktop, waitForInput, type InputRecord, type KioskDesktop } from '../gateway/src/testing/kiosk-fixture.js';
 import { ARTIFACTS, clickDesktop, launchChromium, waitConnected } from './browser.js';
 
@@ -18,7 +17,7 @@ const keys = (log: readonly InputRecord[]): string[] => log.flatMap(r => (r.kind
 
 describe('real Xvnc kiosk in Chromium through the gateway', () => {
   let kiosk: KioskDesktop;
-  let gateway: GatewayServer;
+  let gateway: RunningGateway;
   let url: string;
   let browser: Browser;
 
@@ -31,9 +30,12 @@ describe('real Xvnc kiosk in Chromium through the gateway', () => {
     writeFileSync(join(dir, 'pw'), `${kiosk.password}\n`);
     const config = validateConfig({
       listen: { host: '127.0.0.1', port: 0 },
+      insecureNoLogin: true,
+      dataDir: dir,
       targets: [{ id: 'kiosk', name: 'Kiosk', host: kiosk.rfbHost, port: kiosk.rfbPort, security: ['vnc'], passwordFile: join(dir, 'pw') }],
     }, 'e2e');
-    ({ gateway, url } = await startGateway(config, pino({ level: 'silent' })));
+    gateway = await startGateway(config, pino({ level: 'silent' }));
+    url = gateway.url;
     cleanups.push(() => gateway.close());
     browser = await launchChromium();
     cleanups.push(() => browser.close());

@@ -11,11 +11,11 @@ execFileSync(process.execPath, [...tsc, '-p', 'kiosk-client/tsconfig.json'], { s
 mkdirSync('dist/kiosk-client', { recursive: true });
 cpSync('kiosk-client/public', 'dist/kiosk-client', { recursive: true });
 await build({
-  entryPoints: ['kiosk-client/src/main.ts'],
+  entryPoints: { view: 'kiosk-client/src/view.ts', portal: 'kiosk-client/src/portal.ts' },
   bundle: true,
   format: 'esm',
   target: 'es2022',
-  outfile: 'dist/kiosk-client/app.js',
+  outdir: 'dist/kiosk-client',
   sourcemap: true,
   legalComments: 'linked',
   logLevel: 'warning',

@@ -5,13 +5,15 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, validateConfig, type GatewayConfig } from './config.js';
 
 export const USAGE = `usage: node dist/gateway/src/main.js [--config FILE] [--listen HOST:PORT]
-       [--upstream HOST:PORT [--upstream-password-file FILE] [--upstream-security LIST]] [--log-level LEVEL]
+       [--upstream HOST:PORT [--upstream-password-file FILE] [--upstream-security LIST]] [--data-dir DIR] [--log-level LEVEL]
 
   --config FILE                 YAML/JSON configuration (see docs/configuration.md)
-  --listen HOST:PORT            address to serve on (loopback only until login exists)
-  --upstream HOST:PORT          one VNC desktop, served at /desktop/default
+  --listen HOST:PORT            address to serve on
+  --upstream HOST:PORT          one VNC desktop, served at /desktop/default; without --config this
+                                is a loopback-only trial without login (insecureNoLogin)
   --upstream-password-file F    its VNC password (first line of F)
   --upstream-security LIST      comma-separated: none,vnc,vencrypt-tls-vnc,... (default vnc,none)
+  --data-dir DIR                embedded store and keys (default ./data)
   --log-level LEVEL             fatal|error|warn|info|debug|trace`;
 
 export function configFromArgs(argv: readonly string[]): GatewayConfig {
@@ -26,6 +28,7 @@ export function configFromArgs(argv: readonly string[]): GatewayConfig {
         'upstream-password-file': { type: 'string' },
         'upstream-security': { type: 'string' },
         'log-level': { type: 'string' },
+        'data-dir': { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -46,6 +49,9 @@ export function configFromArgs(argv: readonly string[]): GatewayConfig {
     }];
   }
   if (v['log-level'] !== undefined) base['log'] = { level: v['log-level'] };
+  if (v['data-dir'] !== undefined) base['dataDir'] = v['data-dir'];
+  // A quick start from flags alone has no identity provider: loopback only, no login (config.ts enforces it).
+  if (v.config === undefined) base['insecureNoLogin'] = true;
   if (v.config === undefined && v.upstream === undefined) throw new ConfigError(`give --config FILE or --upstream HOST:PORT\n${USAGE}`);
   return validateConfig(base, v.config ?? 'command line');
 }

@@ -8,6 +8,7 @@ const good = `
 listen:
   host: 127.0.0.1
   port: 8080
+insecureNoLogin: true
 targets:
   - id: p11-control
     name: P11 control desktop
@@ -29,7 +30,7 @@ describe('parseConfig', () => {
     assert.throws(() => parseConfig(text, 'beamgate.yaml'), (e: unknown) => {
       assert.ok(e instanceof ConfigError);
       assert.match(e.message, /^beamgate\.yaml: invalid configuration:/);
-      assert.match(e.message, /targets\.0\.port \(line 9\): .*number/);
+      assert.match(e.message, /targets\.0\.port \(line 10\): .*number/);
       return true;
     });
   });
@@ -47,8 +48,45 @@ describe('parseConfig', () => {
     assert.throws(() => parseConfig(twice.replace(/targets:\n(.*)targets:\n/s, 'targets:\n$1'), 'c.yaml'), /"p11-control" is used twice/);
   });
 
-  it('refuses to listen beyond loopback while there is no login', () => {
-    assert.throws(() => parseConfig(good.replace('host: 127.0.0.1', 'host: 0.0.0.0'), 'c.yaml'), /0\.0\.0\.0 is not a loopback address/);
+  it('refuses to listen beyond loopback without login', () => {
+    assert.throws(() => parseConfig(good.replace('host: 127.0.0.1', 'host: 0.0.0.0'), 'c.yaml'), /0\.0\.0\.0 is not a loopback address, and insecureNoLogin/);
+  });
+
+  const withLogin = good.replace('insecureNoLogin: true', `oidc:
+  issuer: https://login.example.org/realms/facility
+  clientId: beamgate
+  clientSecretFile: /etc/beamgate/secret
+userOffice:
+  file: /etc/beamgate/user-office.yaml`).replace('    passwordFile:', '    beamline: p11\n    passwordFile:');
+
+  it('with oidc: serves any address, and fills the Keycloak-shaped defaults', () => {
+    const config = parseConfig(withLogin.replace('host: 127.0.0.1', 'host: 0.0.0.0'), 'c.yaml');
+    assert.equal(config.oidc?.claims.userId, 'facility_user_id');
+    assert.deepEqual(config.oidc.roles.staff, ['beamgate-staff']);
+    assert.deepEqual(config.oidc.scopes, ['openid', 'profile', 'offline_access']);
+  });
+
+  it('requires either oidc or an explicit insecureNoLogin, not both', () => {
+    assert.throws(() => parseConfig(good.replace('insecureNoLogin: true\n', ''), 'c.yaml'), /oidc: required/);
+    assert.throws(() => parseConfig(`${withLogin}insecureNoLogin: true\n`, 'c.yaml'), /exclude each other/);
+  });
+
+  it('refuses a plain-http issuer unless the option that says so is set', () => {
+    const http = withLogin.replace('https://login.example.org', 'http://127.0.0.1:9000');
+    assert.throws(() => parseConfig(http, 'c.yaml'), /not https; set oidc\.allowInsecureHttpIssuer/);
+    const allowed = http.replace('  clientId: beamgate', '  clientId: beamgate\n  allowInsecureHttpIssuer: true');
+    assert.equal(parseConfig(allowed, 'c.yaml').oidc?.allowInsecureHttpIssuer, true);
+  });
+
+  it('with oidc: needs user-office data and a beamline for every target', () => {
+    assert.throws(() => parseConfig(withLogin.replace(/userOffice:\n  file: .*\n/, ''), 'c.yaml'), /userOffice: required/);
+    assert.throws(() => parseConfig(withLogin.replace('    beamline: p11\n', ''), 'c.yaml'), /targets\.0\.beamline: required/);
+  });
+
+  it('refuses a plain-http publicUrl beyond loopback, and one with a path', () => {
+    assert.throws(() => parseConfig(`${withLogin}publicUrl: http://beamgate.example.org\n`, 'c.yaml'), /must be https/);
+    assert.throws(() => parseConfig(`${withLogin}publicUrl: https://beamgate.example.org/gw\n`, 'c.yaml'), /an origin without path/);
+    assert.equal(parseConfig(`${withLogin}publicUrl: http://127.0.0.1:8080\n`, 'c.yaml').publicUrl, 'http://127.0.0.1:8080');
   });
 
   it('parses the example configuration shipped in docs/', () => {
@@ -69,6 +107,11 @@ describe('configFromArgs', () => {
     const config = configFromArgs(['--listen', '127.0.0.1:7071', '--upstream', '127.0.0.1:5901', '--upstream-security', 'none']);
     assert.deepEqual(config.listen, { host: '127.0.0.1', port: 7071 });
     assert.deepEqual(config.targets.map(t => [t.id, t.host, t.port, t.security]), [['default', '127.0.0.1', 5901, ['none']]]);
+    assert.equal(config.insecureNoLogin, true);
+  });
+
+  it('a trial from flags alone has no login and therefore stays on loopback', () => {
+    assert.throws(() => configFromArgs(['--listen', '0.0.0.0:7071', '--upstream', '127.0.0.1:5901']), /not a loopback address, and insecureNoLogin/);
   });
 
   it('accepts a bracketed IPv6 listen address', () => {

@@ -19,7 +19,56 @@ const targetSchema = z.strictObject({
   passwordFile: z.string().min(1).optional(),
   /** CA certificate (PEM) for VeNCrypt X509 subtypes. */
   tlsCaFile: z.string().min(1).optional(),
+  /** The user-office beamline this desktop belongs to: its rules decide who may watch and drive. */
+  beamline: z.string().min(1).optional(),
 });
+
+const claimPathSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+const oidcSchema = z.strictObject({
+  /** e.g. https://login.example.org/realms/facility (Keycloak) */
+  issuer: z.url(),
+  clientId: z.string().min(1),
+  /** File holding the client secret (first line). */
+  clientSecretFile: z.string().min(1),
+  scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'offline_access']),
+  /** Development only: accept an issuer on plain http. */
+  allowInsecureHttpIssuer: z.boolean().default(false),
+  timeoutMs: z.number().int().min(500).max(60_000).default(10_000),
+  /** Where the claims are; defaults fit Keycloak (docs/identity.md). */
+  claims: z.strictObject({
+    userId: claimPathSchema.default('facility_user_id'),
+    name: z.array(claimPathSchema).default(['name', 'preferred_username']),
+    /** Default: realm_access.roles, resource_access.<clientId>.roles and groups. */
+    roleSources: z.array(claimPathSchema).optional(),
+  }).prefault({}),
+  /** Provider role or group values (exact) that grant each Beamgate role. */
+  roles: z.strictObject({
+    admin: z.array(z.string().min(1)).default(['beamgate-admin']),
+    safetyOfficer: z.array(z.string().min(1)).default(['beamgate-safety-officer']),
+    staff: z.array(z.string().min(1)).default(['beamgate-staff']),
+  }).prefault({}),
+  /** A login is multi-factor when acr is one of these, or amr contains one of these. */
+  mfa: z.strictObject({
+    acr: z.array(z.string().min(1)).default(['mfa']),
+    amr: z.array(z.string().min(1)).default(['otp', 'mfa', 'hwk', 'swk']),
+  }).prefault({}),
+});
+
+const userOfficeSchema = z.union([
+  z.strictObject({ file: z.string().min(1) }),
+  z.strictObject({
+    feed: z.strictObject({
+      url: z.url(),
+      intervalSeconds: z.number().int().min(10).default(300),
+      timeoutMs: z.number().int().min(500).default(15_000),
+      /** File holding a bearer token for the feed (first line). */
+      tokenFile: z.string().min(1).optional(),
+      /** Last good document, used when the feed is down at start (default: <dataDir>/user-office-cache.json). */
+      cacheFile: z.string().min(1).optional(),
+    }),
+  }),
+]);
 
 const limitsSchema = z.strictObject({
   maxViewers: z.number().int().min(1).default(200),
@@ -43,6 +92,32 @@ export const configSchema = z.strictObject({
   targets: z.array(targetSchema).min(1, 'at least one target (a VNC desktop) is needed'),
   limits: limitsSchema,
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).prefault({}),
+  /** The URL people open, e.g. https://beamgate.example.org (Origin checks and login redirects). Default: the listen address. */
+  publicUrl: z.url().optional(),
+  /** Embedded store (SQLite), token key and caches live here. */
+  dataDir: z.string().min(1).default('data'),
+  store: z.strictObject({
+    /** Use PostgreSQL instead of the embedded SQLite file, e.g. postgres://beamgate@db/beamgate (several replicas). */
+    postgresUrl: z.string().min(1).optional(),
+    /** Password for postgresUrl, read from a file. */
+    postgresPasswordFile: z.string().min(1).optional(),
+  }).prefault({}),
+  oidc: oidcSchema.optional(),
+  /**
+   * No login at all: every browser on this machine may watch and drive every desktop. Only for
+   * benchmarks and quick local trials; the gateway then serves loopback only.
+   */
+  insecureNoLogin: z.boolean().default(false),
+  session: z.strictObject({
+    maxAgeHours: z.number().min(0.1).max(24 * 7).default(12),
+    /** 32-byte key that encrypts tokens at rest (created with mode 0600 if missing). Default <dataDir>/token.key */
+    tokenKeyFile: z.string().min(1).optional(),
+  }).prefault({}),
+  userOffice: userOfficeSchema.optional(),
+  policy: z.strictObject({
+    /** How often every connected viewer's rights are decided again (and at every user-office change). */
+    reevaluateSeconds: z.number().min(1).max(3600).default(5),
+  }).prefault({}),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;
@@ -70,11 +145,38 @@ export function validateConfig(value: unknown, source: string, lineOf?: LineOf):
     if (ids.has(t.id)) throw new ConfigError(`${source}: targets: the id "${t.id}" is used twice`);
     ids.add(t.id);
   }
-  if (!isLoopback(config.listen.host)) {
+  if (config.oidc === undefined && !config.insecureNoLogin) {
+    throw new ConfigError(`${source}: oidc: required (the identity provider people log in with); only a loopback trial may set insecureNoLogin: true instead`);
+  }
+  if (config.oidc !== undefined && config.insecureNoLogin) {
+    throw new ConfigError(`${source}: insecureNoLogin: true and oidc exclude each other; remove insecureNoLogin`);
+  }
+  if (config.insecureNoLogin && !isLoopback(config.listen.host)) {
     throw new ConfigError(
-      `${source}: listen.host ${config.listen.host} is not a loopback address. Until login is in place the gateway `
-      + 'serves only this machine (127.0.0.1, ::1 or localhost); put it behind nothing else yet.',
+      `${source}: listen.host ${config.listen.host} is not a loopback address, and insecureNoLogin is set: without login the `
+      + 'gateway serves only this machine (127.0.0.1, ::1 or localhost). Configure oidc to serve others.',
     );
+  }
+  if (config.oidc !== undefined) {
+    const issuer = new URL(config.oidc.issuer);
+    if (issuer.protocol !== 'https:' && !config.oidc.allowInsecureHttpIssuer) {
+      throw new ConfigError(`${source}: oidc.issuer ${config.oidc.issuer} is not https; set oidc.allowInsecureHttpIssuer: true only for a local development provider`);
+    }
+    if (config.userOffice === undefined) {
+      throw new ConfigError(`${source}: userOffice: required with oidc (beamtimes, trainings and grants decide who may see a desktop)`);
+    }
+    config.targets.forEach((t, i) => {
+      if (t.beamline === undefined) throw new ConfigError(`${source}: targets.${i}.beamline: required with oidc (its rules decide who may see "${t.id}")`);
+    });
+  }
+  if (config.publicUrl !== undefined) {
+    const url = new URL(config.publicUrl);
+    if (url.protocol !== 'https:' && !isLoopback(url.hostname.replace(/^\[|\]$/g, ''))) {
+      throw new ConfigError(`${source}: publicUrl ${config.publicUrl} must be https (session cookies are Secure); plain http is for loopback only`);
+    }
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+      throw new ConfigError(`${source}: publicUrl must be an origin without path, e.g. https://beamgate.example.org`);
+    }
   }
   return config;
 }

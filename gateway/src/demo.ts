@@ -1,6 +1,8 @@
-// `npm run demo`: the gateway with the built-in demo desktop (needs only Node.js) and, when
-// TigerVNC and openbox are installed, a real kiosk desktop (Xvnc + openbox + xcalc) as a second
-// target. Prints the URL. Everything listens on 127.0.0.1 and stops on Ctrl-C.
+// `npm run demo`: the gateway with the built-in demo desktop (needs only Node.js), a local
+// OpenID Connect provider with sample accounts, a sample user-office file (hot-reloaded: edit
+// it and watch rights change), the embedded SQLite store and, when TigerVNC and openbox are
+// installed, a real kiosk desktop (Xvnc + openbox + xcalc) as a second desktop of the demo
+// beamline. Prints the URL and the logins. Everything listens on 127.0.0.1 and stops on Ctrl-C.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +11,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import pino from 'pino';
+import { stringify } from 'yaml';
 import { validateConfig } from './config.js';
+import { DEMO_ACCOUNTS } from './demo-idp/accounts.js';
+import { startDemoIdentityProvider } from './demo-idp/identity-provider.js';
+import { DEMO_BEAMLINE, sampleUserOffice } from './demo-idp/sample-user-office.js';
 import { startDemoDesktop } from './demo-desktop/rfb-server.js';
 import { installSignalHandlers, startGateway } from './main.js';
 
@@ -40,15 +46,30 @@ async function startKiosk(workDir: string, password: string): Promise<{ port: nu
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { port: { type: 'string', default: process.env['BEAMGATE_PORT'] ?? '8080' }, 'no-xvnc': { type: 'boolean' } },
+    options: {
+      port: { type: 'string', default: process.env['BEAMGATE_PORT'] ?? '8080' },
+      'no-xvnc': { type: 'boolean' },
+      'data-dir': { type: 'string' },
+    },
   });
+  const port = Number(values.port);
   const workDir = mkdtempSync(join(tmpdir(), 'beamgate-demo-'));
-  // Fresh random VNC passwords each run: they stay on the gateway side, the browser never sees them.
+  const dataDir = values['data-dir'] ?? join(workDir, 'data');
+  // Fresh random VNC passwords and client secret each run: they stay on the gateway side.
   const demoPassword = randomBytes(6).toString('base64url').slice(0, 8);
   const kioskPassword = randomBytes(6).toString('base64url').slice(0, 8);
+  const clientSecret = randomBytes(24).toString('base64url');
   writeFileSync(join(workDir, 'demo-password'), `${demoPassword}\n`, { mode: 0o600 });
   writeFileSync(join(workDir, 'kiosk-password'), `${kioskPassword}\n`, { mode: 0o600 });
+  writeFileSync(join(workDir, 'oidc-client-secret'), `${clientSecret}\n`, { mode: 0o600 });
+  const userOfficeFile = join(workDir, 'user-office.yaml');
+  writeFileSync(userOfficeFile, `# Sample user-office data (docs/user-office-data.md). Edit and save: the gateway reloads it.\n${stringify(sampleUserOffice(new Date()))}`);
 
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const idp = await startDemoIdentityProvider({
+    host: '127.0.0.1', port: 0,
+    clients: [{ clientId: 'beamgate', clientSecret, redirectUris: [`${publicUrl}/auth/callback`], postLogoutRedirectUris: [`${publicUrl}/`], name: 'Beamgate demo' }],
+  });
   const desktop = await startDemoDesktop({ password: demoPassword });
   const kiosk = values['no-xvnc'] === true ? undefined : await startKiosk(workDir, kioskPassword).catch((e: unknown) => {
     process.stderr.write(`note: the real Xvnc kiosk desktop did not start (${(e as Error).message.split('\n')[0] ?? ''}); continuing without it\n`);
@@ -56,27 +77,42 @@ async function main(): Promise<void> {
   });
 
   const targets = [
-    { id: 'bl-demo', name: 'BL-DEMO beamline (simulated)', host: desktop.host, port: desktop.port, security: ['vnc'], passwordFile: join(workDir, 'demo-password') },
-    ...(kiosk === undefined ? [] : [{ id: 'bl-xvnc', name: 'BL-XVNC kiosk (real Xvnc)', host: '127.0.0.1', port: kiosk.port, security: ['vnc'], passwordFile: join(workDir, 'kiosk-password') }]),
+    { id: 'bl-demo', name: 'BL-DEMO control desktop (simulated)', beamline: DEMO_BEAMLINE, host: desktop.host, port: desktop.port, security: ['vnc'], passwordFile: join(workDir, 'demo-password') },
+    ...(kiosk === undefined ? [] : [{ id: 'bl-demo-xvnc', name: 'BL-DEMO kiosk (real Xvnc)', beamline: DEMO_BEAMLINE, host: '127.0.0.1', port: kiosk.port, security: ['vnc'], passwordFile: join(workDir, 'kiosk-password') }]),
   ];
-  const config = validateConfig({ listen: { host: '127.0.0.1', port: Number(values.port) }, targets }, 'demo');
+  const config = validateConfig({
+    listen: { host: '127.0.0.1', port },
+    publicUrl,
+    dataDir,
+    oidc: { issuer: idp.issuer, clientId: 'beamgate', clientSecretFile: join(workDir, 'oidc-client-secret'), allowInsecureHttpIssuer: true },
+    userOffice: { file: userOfficeFile },
+    targets,
+  }, 'demo');
   const log = pino({ level: 'info', base: { service: 'beamgate' } });
-  const { gateway, url } = await startGateway(config, log);
+  const gateway = await startGateway(config, log);
 
+  const width = Math.max(...DEMO_ACCOUNTS.map(a => a.login.length));
+  const pwWidth = Math.max(...DEMO_ACCOUNTS.map(a => a.password.length));
   const lines = [
     '',
     'Beamgate demo is running.',
-    `  Open:       ${url}`,
-    ...targets.map(t => `  Desktop:    ${`${url}view/${t.id}`.padEnd(40)} ${t.name}`),
-    '  Logins:     none yet: login, roles and sample accounts come with OpenID Connect (issue 3);',
-    '              until then the gateway serves 127.0.0.1 only and "Watch only" is the viewer\'s own choice.',
-    '  Stop:       Ctrl-C',
+    `  Open:        ${gateway.url}   (log in with one of the accounts below)`,
+    ...targets.map(t => `  Desktop:     ${`${gateway.url}view/${t.id}`.padEnd(40)} ${t.name}`),
+    `  Identity:    ${idp.issuer}   (local OpenID Connect provider, demo accounts only)`,
+    `  User office: ${userOfficeFile}   (edit it: rights change within seconds)`,
+    `  Data:        ${dataDir}   (SQLite store with the audit log: npm run beamgate -- audit verify --sqlite ${join(dataDir, 'beamgate.sqlite')})`,
+    '',
+    '  Logins:',
+    ...DEMO_ACCOUNTS.map(a => `    ${a.login.padEnd(width)}  ${a.password.padEnd(pwWidth)}  ${a.shows}`),
+    '',
+    '  Stop:        Ctrl-C',
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 
   installSignalHandlers(async () => {
     await gateway.close();
+    await idp.close();
     await desktop.close();
     await kiosk?.stop();
     rmSync(workDir, { recursive: true, force: true });

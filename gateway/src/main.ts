@@ -1,21 +1,159 @@
-// Composition root: configuration -> logger -> gateway server -> listen; signals -> graceful close.
-// The only place that reads argv, builds the logger and exits the process.
-import { dirname, join } from 'node:path';
+// Composition root: configuration -> logger -> store -> audit -> user office -> identity and
+// policy -> gateway server -> listen; signals -> graceful close. The only place that reads
+// argv, builds the logger and exits the process.
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
+import { AccessService } from './access/access-service.js';
+import { AccessWatcher } from './access/access-watcher.js';
+import { AuditWriter } from './audit/audit-writer.js';
+import { cookiePolicy } from './auth/cookies.js';
+import { claimPath, type ClaimMapping } from './auth/identity.js';
+import { OidcClient } from './auth/oidc-client.js';
+import { SessionService } from './auth/session-service.js';
 import { configFromArgs } from './cli-args.js';
-import { ConfigError, type GatewayConfig } from './config.js';
-import { createGatewayServer, type GatewayServer } from './http/gateway-server.js';
+import { ConfigError, defaultOrigins, type GatewayConfig } from './config.js';
+import { createGatewayServer, type GatewayServer, type LoginServices } from './http/gateway-server.js';
+import { loadOrCreateTokenKey, readSecretFile } from './secrets.js';
+import { openStore } from './store/store.js';
+import { storeConfigOf } from './store/store-config.js';
+import type { Store } from './store/types.js';
+import { FeedUserOfficeSource } from './user-office/feed-source.js';
+import { FileUserOfficeSource } from './user-office/file-source.js';
+import { countsOf, type UserOfficeSource } from './user-office/source.js';
 
 export const CLIENT_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../kiosk-client');
 
-export async function startGateway(config: GatewayConfig, log: Logger): Promise<{ gateway: GatewayServer; url: string }> {
-  const gateway = createGatewayServer({ config, log, clientDir: CLIENT_DIR });
-  const address = await gateway.listen();
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}/`;
-  log.info({ url, targets: config.targets.map(t => t.id) }, 'gateway listening (loopback only: login is not in place yet)');
-  return { gateway, url };
+export interface RunningGateway {
+  readonly gateway: GatewayServer;
+  readonly url: string;
+  readonly store: Store;
+  /** Stops the server, the watchers and the store, in that order. */
+  close(): Promise<void>;
+}
+
+export function claimMappingOf(oidc: NonNullable<GatewayConfig['oidc']>): ClaimMapping {
+  return {
+    userId: claimPath(oidc.claims.userId),
+    name: oidc.claims.name.map(claimPath),
+    roleSources: (oidc.claims.roleSources ?? ['realm_access.roles', ['resource_access', oidc.clientId, 'roles'], 'groups']).map(claimPath),
+    roles: { admin: oidc.roles.admin, 'safety-officer': oidc.roles.safetyOfficer, staff: oidc.roles.staff },
+    mfa: oidc.mfa,
+  };
+}
+
+function userOfficeSourceOf(config: GatewayConfig): UserOfficeSource | undefined {
+  const uo = config.userOffice;
+  if (uo === undefined) return undefined;
+  if ('file' in uo) return new FileUserOfficeSource({ path: uo.file });
+  return new FeedUserOfficeSource({
+    url: uo.feed.url,
+    intervalMs: uo.feed.intervalSeconds * 1000,
+    timeoutMs: uo.feed.timeoutMs,
+    ...(uo.feed.tokenFile === undefined ? {} : { tokenFile: uo.feed.tokenFile }),
+    cacheFile: uo.feed.cacheFile ?? join(config.dataDir, 'user-office-cache.json'),
+  });
+}
+
+export async function startGateway(config: GatewayConfig, log: Logger, clock: () => Date = () => new Date()): Promise<RunningGateway> {
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse()) {
+      await close().catch((e: unknown) => {
+        log.error({ err: (e as Error).message }, 'close failed');
+      });
+    }
+  };
+  try {
+    const tokenKey = loadOrCreateTokenKey(resolve(config.session.tokenKeyFile ?? join(config.dataDir, 'token.key')));
+    const store = await openStore(storeConfigOf(config), { tokenKey, log: log.child({ part: 'store' }) });
+    closers.push(() => store.close());
+    const audit = new AuditWriter(store.audit, log.child({ part: 'audit' }), clock);
+    const login = await startLogin(config, store, audit, log, clock, closers);
+    const gateway = createGatewayServer({ config, log, clientDir: CLIENT_DIR, audit, login, ready: () => store.ping(), clock });
+    const address = await gateway.listen();
+    closers.push(() => gateway.close());
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = config.publicUrl === undefined ? `http://${host}:${address.port}/` : `${config.publicUrl}/`;
+    await audit.record({ code: 'gateway.started', actor: 'system', message: `gateway started at ${url}`, details: { targets: config.targets.map(t => t.id), login: login === undefined ? 'none' : 'oidc' } });
+    closers.push(async () => {
+      await audit.tryRecord({ code: 'gateway.stopped', actor: 'system', message: 'gateway stopped' });
+    });
+    if (login === undefined) {
+      log.warn({ url, targets: config.targets.map(t => t.id) }, 'gateway listening WITHOUT LOGIN (insecureNoLogin): loopback only, everyone here may drive every desktop');
+    } else {
+      log.info({ url, targets: config.targets.map(t => t.id), store: store.kind }, 'gateway listening');
+    }
+    return { gateway, url, store, close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
+
+async function startLogin(
+  config: GatewayConfig, store: Store, audit: AuditWriter, log: Logger, clock: () => Date, closers: (() => Promise<void>)[],
+): Promise<LoginServices | undefined> {
+  const oidcConfig = config.oidc;
+  const source = userOfficeSourceOf(config);
+  if (oidcConfig === undefined || source === undefined) return undefined;
+  const publicUrl = config.publicUrl ?? defaultOrigins(config.listen.host, config.listen.port)[0] ?? '';
+  const oidc = new OidcClient({
+    issuer: oidcConfig.issuer, clientId: oidcConfig.clientId, clientSecret: readSecretFile(oidcConfig.clientSecretFile, 'OIDC client secret'),
+    publicUrl, scopes: oidcConfig.scopes, allowInsecureHttpIssuer: oidcConfig.allowInsecureHttpIssuer, timeoutMs: oidcConfig.timeoutMs,
+  });
+  // Discovery now, so a wrong issuer shows at start; the gateway still starts when the provider is down.
+  await oidc.configuration().catch((e: unknown) => {
+    log.warn({ err: (e as Error).message }, 'identity provider not reachable yet; logins will retry');
+  });
+
+  // Listening before start(): a feed that is down at start serves its cache, and why is on record.
+  const live: { current?: { access: AccessService; watcher: AccessWatcher } } = {};
+  source.onChange((event) => {
+    if (event.kind === 'loaded') {
+      if (event.warning !== undefined) log.warn({ source: event.source, warning: event.warning }, 'user-office source warning');
+      const current = live.current;
+      if (current === undefined) return; // the data start() returns
+      current.access.update(event.data);
+      log.info({ source: event.source, counts: event.counts }, 'user-office data reloaded');
+      void audit.tryRecord({ code: 'useroffice.reloaded', actor: 'system', message: `user-office data reloaded from ${event.source}`, details: { ...event.counts } });
+      void current.watcher.reevaluate();
+    } else {
+      log.error({ source: event.source, err: event.error }, 'user-office load refused; the last good data stays');
+      void audit.tryRecord({ code: 'useroffice.rejected', actor: 'system', message: `user-office load refused, last good data kept: ${event.error}` });
+    }
+  });
+  const data = await source.start();
+  closers.push(() => {
+    source.close();
+    return Promise.resolve();
+  });
+  const unknown = config.targets.filter(t => !data.beamlines.some(b => b.id === t.beamline));
+  if (unknown.length > 0) {
+    throw new ConfigError(`targets ${unknown.map(t => `${t.id} (beamline ${t.beamline ?? '?'})`).join(', ')}: no such beamline in the user-office data`);
+  }
+  const desktops = config.targets.map(t => ({ id: t.id, name: t.name, beamline: t.beamline ?? '' }));
+  const access = new AccessService(data, desktops, store.acknowledgements, clock);
+  await access.start();
+  await audit.record({ code: 'useroffice.reloaded', actor: 'system', message: `user-office data loaded from ${source.describe()}`, details: { ...countsOf(data) } });
+
+  const maxAgeMs = config.session.maxAgeHours * 3600_000;
+  const sessions = new SessionService({ store: store.webSessions, oidc, mapping: claimMappingOf(oidcConfig), audit, log: log.child({ part: 'sessions' }), maxAgeMs, clock });
+  const watcher = new AccessWatcher({ access, resolveSession: id => sessions.resolve(id), audit, log: log.child({ part: 'access' }), clock });
+  sessions.onEnded((ended) => {
+    watcher.sessionEnded(ended);
+  });
+  live.current = { access, watcher };
+  const timer = setInterval(() => {
+    void watcher.reevaluate();
+    void store.webSessions.deleteExpired(clock()).catch(() => undefined);
+  }, config.policy.reevaluateSeconds * 1000);
+  timer.unref();
+  closers.push(() => {
+    clearInterval(timer);
+    return Promise.resolve();
+  });
+  return { oidc, sessions, transactions: store.loginTransactions, access, watcher, cookies: cookiePolicy(publicUrl), maxAgeMs };
 }
 
 export function installSignalHandlers(close: () => Promise<void>, log: Logger): void {
@@ -47,8 +185,16 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = pino({ level: config.log.level, base: { service: 'beamgate' } });
-  const { gateway } = await startGateway(config, log);
-  installSignalHandlers(() => gateway.close(), log);
+  try {
+    const running = await startGateway(config, log);
+    installSignalHandlers(() => running.close(), log);
+  } catch (e) {
+    if (e instanceof ConfigError || (e as Error).name === 'UserOfficeError' || (e as Error).name === 'DocumentError') {
+      process.stderr.write(`beamgate: ${(e as Error).message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -1,9 +1,13 @@
-// The browser page: pick a beamline desktop, connect through the gateway with noVNC, show
+// The desktop page: connect to a beamline desktop through the gateway with noVNC, show
 // connection state, reconnect after a network loss. The gateway, not this page, enforces
 // who may send input: "Watch only" here is asked of the gateway, which drops the input.
+// When the gateway ends a connection, the page asks it why (/api/desktops/:id/access) and
+// shows the reasons: login ended, may no longer watch, or may no longer drive (then it comes
+// back as a watcher).
 import RFB from '@novnc/novnc';
+import { ApiError, getJson, type Access, type Me } from './api.js';
 
-interface Target { id: string; name: string }
+interface Target { id: string; name: string; control?: boolean }
 
 function $<T extends HTMLElement>(id: string, type: new () => T): T {
   const el = document.getElementById(id);
@@ -20,7 +24,37 @@ const ui = {
   fullscreen: $('fullscreen', HTMLButtonElement),
   status: $('status', HTMLSpanElement),
   screen: $('screen', HTMLElement),
+  notice: $('notice', HTMLDivElement),
 };
+
+function notice(text: string | undefined): void {
+  ui.notice.textContent = text ?? '';
+  ui.notice.hidden = text === undefined;
+}
+
+type Verdict = { kind: 'reconnect' } | { kind: 'stop'; message: string } | { kind: 'watch'; message: string };
+
+/** After the gateway closed the connection: may the person come back, and how? */
+async function whyClosed(id: string, wantedControl: boolean): Promise<Verdict> {
+  let me: Me;
+  try {
+    me = await getJson<Me>('/api/me');
+  } catch {
+    return { kind: 'reconnect' }; // the gateway itself is unreachable: a network loss
+  }
+  if (me.loginDisabled === true) return { kind: 'reconnect' };
+  if (!me.authenticated) return { kind: 'stop', message: 'Your login ended. Log in again from the portal.' };
+  try {
+    const access = await getJson<Access>(`/api/desktops/${encodeURIComponent(id)}/access`);
+    if (!access.view.allow) return { kind: 'stop', message: `You may no longer see this desktop: ${access.view.reasons.map(r => r.message).join('; ')}` };
+    if (wantedControl && !access.control.allow) {
+      return { kind: 'watch', message: `You may not drive this desktop: ${access.control.reasons.map(r => r.message).join('; ')}. You are watching.` };
+    }
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 401 || e.status === 404)) return { kind: 'stop', message: e.message };
+  }
+  return { kind: 'reconnect' };
+}
 
 const RECONNECT_DELAYS_MS = [1000, 2000, 5000, 10000];
 let rfb: RFB | undefined;
@@ -39,13 +73,15 @@ function desktopUrl(id: string, viewOnly: boolean): string {
   return `${scheme}//${location.host}/desktop/${encodeURIComponent(id)}${viewOnly ? '?view-only=1' : ''}`;
 }
 
-function connect(): void {
+/** keepNotice: the page connects by itself and the notice says why (as a watcher, say). */
+function connect(keepNotice = false): void {
   const id = ui.target.value;
   if (id === '') return;
   window.clearTimeout(reconnectTimer);
   rfb?.disconnect();
   userClosed = false;
   setStatus('Connecting…', 'connecting');
+  if (!keepNotice) notice(undefined);
   const viewOnly = ui.viewOnly.checked;
   const session = new RFB(ui.screen, desktopUrl(id, viewOnly), { shared: true });
   session.viewOnly = viewOnly;
@@ -72,10 +108,26 @@ function connect(): void {
       if (ui.status.dataset['state'] !== 'error') setStatus('Disconnected', 'idle');
       return;
     }
-    const delay = RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)] ?? 10000;
-    attempt++;
-    setStatus(`${clean ? 'Connection closed' : 'Connection lost'}; reconnecting in ${Math.round(delay / 1000)} s…`, 'error');
-    reconnectTimer = window.setTimeout(connect, delay);
+    void whyClosed(id, !viewOnly).then((verdict) => {
+      if (userClosed) return;
+      if (verdict.kind === 'stop') {
+        notice(verdict.message);
+        setStatus('Disconnected', 'error');
+        return;
+      }
+      if (verdict.kind === 'watch') {
+        notice(verdict.message);
+        ui.viewOnly.checked = true;
+        connect(true);
+        return;
+      }
+      const delay = RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)] ?? 10000;
+      attempt++;
+      setStatus(`${clean ? 'Connection closed' : 'Connection lost'}; reconnecting in ${Math.round(delay / 1000)} s…`, 'error');
+      reconnectTimer = window.setTimeout(() => {
+        connect(true);
+      }, delay);
+    });
   });
   rfb = session;
 }
@@ -87,19 +139,41 @@ function disconnect(): void {
 }
 
 async function loadTargets(): Promise<void> {
-  const response = await fetch('/api/targets', { headers: { accept: 'application/json' } });
-  if (!response.ok) throw new Error(`the gateway answered ${response.status} for the desktop list`);
-  const { targets } = (await response.json()) as { targets: Target[] };
+  let targets: Target[];
+  try {
+    ({ targets } = await getJson<{ targets: Target[] }>('/api/targets'));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      notice('You are not logged in. Log in from the portal first.');
+      setStatus('Not logged in', 'error');
+      return;
+    }
+    throw e;
+  }
   ui.target.replaceChildren(...targets.map(t => new Option(t.name, t.id)));
   const wanted = /^\/view\/([a-z0-9-]+)$/.exec(location.pathname)?.[1];
-  if (wanted !== undefined && targets.some(t => t.id === wanted)) {
-    ui.target.value = wanted;
+  const target = targets.find(t => t.id === wanted);
+  if (wanted !== undefined && target === undefined) {
+    const verdict = await whyClosed(wanted, false);
+    notice(verdict.kind === 'reconnect' ? `There is no desktop "${wanted}" for you.` : verdict.message);
+    setStatus('Not connected', 'error');
+    return;
+  }
+  if (target !== undefined) {
+    ui.target.value = target.id;
     ui.viewOnly.checked = new URLSearchParams(location.search).get('view-only') === '1';
-    connect();
+    if (!ui.viewOnly.checked && target.control === false) {
+      ui.viewOnly.checked = true;
+      const verdict = await whyClosed(target.id, true);
+      notice(verdict.kind === 'reconnect' ? 'You may watch this desktop but not drive it.' : verdict.message);
+    }
+    connect(true);
   }
 }
 
-ui.connect.addEventListener('click', connect);
+ui.connect.addEventListener('click', () => {
+  connect();
+});
 ui.disconnect.addEventListener('click', disconnect);
 ui.scale.addEventListener('change', () => {
   if (rfb !== undefined) rfb.scaleViewport = ui.scale.value === 'fit';

@@ -7,6 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { AuditWriter } from '../audit/audit-writer.js';
+import { MemoryAuditLog } from '../testing/memory-audit-log.js';
 import { validateConfig, type GatewayConfig } from '../config.js';
 import { encodeC2S, framebufferUpdateRequest, keyEvent, pointerEvent, qemuExtendedKeyEvent, setEncodings } from '../rfb/c2s-encode.js';
 import { Encoding } from '../rfb/encodings.js';
@@ -21,9 +23,12 @@ writeFileSync(passwordFile, 'bl-pass1\n');
 
 type Overrides = Partial<Record<keyof GatewayConfig, unknown>>;
 
-async function startGateway(upstreamPort: number, overrides: Overrides = {}): Promise<{ gw: GatewayServer; base: string }> {
+async function startGateway(
+  upstreamPort: number, overrides: Overrides = {}, auditLog = new MemoryAuditLog(),
+): Promise<{ gw: GatewayServer; base: string }> {
   const config = validateConfig({
     listen: { host: '127.0.0.1', port: 0 },
+    insecureNoLogin: true,
     targets: [
       { id: 'bl-demo', name: 'BL-DEMO control', host: '127.0.0.1', port: upstreamPort, security: ['vnc'], passwordFile },
       { id: 'dead', name: 'nothing listens here', host: '127.0.0.1', port: 1, security: ['vnc'], passwordFile },
@@ -31,7 +36,11 @@ async function startGateway(upstreamPort: number, overrides: Overrides = {}): Pr
     ],
     ...overrides,
   }, 'test');
-  const gw = createGatewayServer({ config, log: silent, clientDir: dir });
+  const gw = createGatewayServer({
+    config, log: silent, clientDir: dir,
+    audit: new AuditWriter(auditLog, silent),
+    login: undefined, ready: () => Promise.resolve(), clock: () => new Date(),
+  });
   const address = await gw.listen();
   return { gw, base: `ws://127.0.0.1:${address.port}` };
 }
@@ -249,6 +258,39 @@ describe('gateway upgrade checks', () => {
     a.ws.close();
     b.ws.close();
     await Promise.all([a.closed, b.closed]);
+  });
+});
+
+describe('gateway audit of viewers', () => {
+  let vnc: FakeVncServer;
+  before(async () => {
+    vnc = await startFakeVncServer({ password: 'bl-pass1' });
+  });
+  after(async () => {
+    await vnc.close();
+  });
+
+  it('records who joined and left, with the address, and refuses everyone (503) while the audit log cannot be written', async () => {
+    const log = new MemoryAuditLog();
+    const { gw, base } = await startGateway(vnc.port, {}, log);
+    try {
+      const viewer = await connectWsRfb(`${base}/desktop/bl-demo?view-only=1`);
+      const joined = await log.waitFor(r => r.code === 'viewer.joined');
+      assert.equal(joined.target, 'bl-demo');
+      assert.equal(joined.address, '127.0.0.1');
+      assert.deepEqual(joined.details?.['interactive'], false);
+      viewer.ws.close();
+      await log.waitFor(r => r.code === 'viewer.left' && r.details?.['viewer'] === joined.details?.['viewer']);
+
+      log.failing = true;
+      await assert.rejects(connectWsRfb(`${base}/desktop/bl-demo`), /HTTP 503/);
+      assert.equal(gw.viewerCount(), 0);
+      log.failing = false;
+      await assert.rejects(connectWsRfb(`${base}/desktop/nope`), /HTTP 404/);
+      await log.waitFor(r => r.code === 'access.denied' && r.message.includes('no desktop "nope"'));
+    } finally {
+      await gw.close();
+    }
   });
 });
 

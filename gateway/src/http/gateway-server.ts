@@ -1,11 +1,13 @@
-// The gateway's HTTP and WebSocket front: static browser client, a small JSON API, health
-// endpoints, and the desktop WebSocket that becomes a ViewerProxy. Built by the composition
-// root from config and a logger; holds no globals.
-import { createServer, type Server } from 'node:http';
+// The gateway's HTTP and WebSocket front: the browser client (portal and desktop page), login,
+// the JSON API, health endpoints, and the desktop WebSocket that becomes a ViewerProxy once
+// path, Origin, session and policy allow it (and the audit log has it). Built by the
+// composition root; holds no globals.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
-import express from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { GatewayConfig, TargetConfig } from '../config.js';
@@ -13,6 +15,16 @@ import { defaultOrigins } from '../config.js';
 import { connectUpstream, createReadBufferPool, type ReadBufferPool, type UpstreamConnection } from '../proxy/upstream-connector.js';
 import { ViewerProxy } from '../proxy/viewer-proxy.js';
 import { CloseCode, GatewayError, upstreamError } from '../rfb/errors.js';
+import { AuditUnavailableError, type AuditWriter } from '../audit/audit-writer.js';
+import { messageOf, type AccessWatcher } from '../access/access-watcher.js';
+import type { AccessService } from '../access/access-service.js';
+import { readSessionCookie, type CookiePolicy } from '../auth/cookies.js';
+import type { OidcClient } from '../auth/oidc-client.js';
+import type { Principal, SessionService } from '../auth/session-service.js';
+import type { LoginTransactionStore } from '../store/types.js';
+import { apiRoutes } from './api-routes.js';
+import { authRoutes } from './auth-routes.js';
+import { apiError } from './request-guard.js';
 import { securityHeaders } from './security-headers.js';
 import { decideUpgrade } from './upgrade.js';
 
@@ -22,24 +34,54 @@ export interface GatewayServer {
   /** Stops accepting, tells every viewer the gateway is going away, and closes. */
   close(): Promise<void>;
   viewerCount(): number;
+  /** The origins whose pages may call the API and open desktops (known once listening). */
+  allowedOrigins(): ReadonlySet<string>;
+}
+
+/** Login, sessions and policy; absent only with insecureNoLogin (loopback trials, the benchmark). */
+export interface LoginServices {
+  readonly oidc: OidcClient;
+  readonly sessions: SessionService;
+  readonly transactions: LoginTransactionStore;
+  readonly access: AccessService;
+  readonly watcher: AccessWatcher;
+  readonly cookies: CookiePolicy;
+  readonly maxAgeMs: number;
 }
 
 export interface GatewayDeps {
   readonly config: GatewayConfig;
   readonly log: Logger;
-  /** Directory of the built browser client (index.html, app.js). */
+  /** Directory of the built browser client (portal.html, view.html, bundles). */
   readonly clientDir: string;
+  readonly audit: AuditWriter;
+  readonly login: LoginServices | undefined;
+  /** Throws when a dependency (the store) is not usable: /readyz then answers 503. */
+  readonly ready: () => Promise<void>;
+  readonly clock: () => Date;
 }
 
-const STATUS_TEXT = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' } as const;
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
 
-export function createGatewayServer({ config, log, clientDir }: GatewayDeps): GatewayServer {
+interface DenyContext {
+  readonly actor?: string;
+  readonly target?: string;
+  readonly beamline?: string | undefined;
+  readonly reasons?: string[];
+}
+
+/** WebSocket close codes for a viewer whose rights ended (the page then asks /api/desktops/:id/access why). */
+export const ACCESS_CLOSE = { 'login-ended': CloseCode.loginEnded, 'view-revoked': CloseCode.viewRevoked, 'control-revoked': CloseCode.controlRevoked } as const;
+
+export function createGatewayServer({ config, log, clientDir, audit, login, ready, clock }: GatewayDeps): GatewayServer {
   const targets = new Map<string, TargetConfig>(config.targets.map(t => [t.id, t]));
   const viewers = new Set<ViewerProxy>();
   // One pool for all viewers: recycled 256 KiB reads instead of a fresh buffer per read (docs/benchmarks.md).
   const readBuffers = createReadBufferPool();
   let shuttingDown = false;
-  let allowedOrigins = new Set(config.allowedOrigins ?? defaultOrigins(config.listen.host, config.listen.port));
+  let origins = new Set(config.allowedOrigins ?? originsOf(config));
+  let publicUrl = config.publicUrl ?? '';
+  const allowedOrigins = (): ReadonlySet<string> => origins;
 
   const app = express();
   app.disable('x-powered-by');
@@ -48,41 +90,124 @@ export function createGatewayServer({ config, log, clientDir }: GatewayDeps): Ga
     res.json({ status: 'ok' });
   });
   app.get('/readyz', (_req, res) => {
-    res.status(shuttingDown ? 503 : 200).json({ status: shuttingDown ? 'shutting-down' : 'ready', viewers: viewers.size });
+    ready().then(() => {
+      res.status(shuttingDown ? 503 : 200).json({ status: shuttingDown ? 'shutting-down' : 'ready', viewers: viewers.size });
+    }, (e: unknown) => {
+      log.warn({ err: (e as Error).message }, 'not ready');
+      res.status(503).json({ status: 'not-ready', reason: 'the store is not reachable' });
+    });
   });
-  app.get('/api/targets', (_req, res) => {
-    res.json({ targets: config.targets.map(t => ({ id: t.id, name: t.name })) });
+  if (login === undefined) {
+    app.get('/api/me', (_req, res) => {
+      res.json({ authenticated: false, loginDisabled: true });
+    });
+    app.get('/api/targets', (_req, res) => {
+      res.json({ targets: config.targets.map(t => ({ id: t.id, name: t.name, control: true })) });
+    });
+    app.use('/api', (_req, res) => {
+      apiError(res, 404, 'GW_ERR_BAD_PATH', 'No such API endpoint.');
+    });
+  } else {
+    app.use(authRoutes({
+      oidc: login.oidc, sessions: login.sessions, transactions: login.transactions, audit, cookies: login.cookies, allowedOrigins,
+      publicUrl: () => publicUrl, maxAgeMs: login.maxAgeMs, log, clock,
+    }));
+    app.use(apiRoutes({ sessions: login.sessions, access: login.access, cookies: login.cookies, audit, allowedOrigins }));
+  }
+  app.get('/', (_req, res) => {
+    res.sendFile('portal.html', { root: clientDir });
   });
-  app.use('/api', (_req, res) => {
-    res.status(404).json({ error: { code: 'GW_ERR_BAD_PATH', message: 'No such API endpoint.' } });
-  });
-  app.use(express.static(clientDir, { index: 'index.html', fallthrough: true }));
   app.get('/view/:id', (_req, res) => {
-    res.sendFile('index.html', { root: clientDir });
+    res.sendFile('view.html', { root: clientDir });
+  });
+  app.use(express.static(clientDir, { index: false, fallthrough: true }));
+  app.use((_req: Request, res: Response) => {
+    res.status(404).type('text').send('Not found');
+  });
+  // Last: whatever went wrong, the client gets a short JSON error and no stack trace.
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = (error as { status?: unknown }).status;
+    if (error instanceof AuditUnavailableError) {
+      apiError(res, 503, 'GW_ERR_AUDIT_UNAVAILABLE', 'The gateway cannot write its audit log right now, so nothing was changed. Try again later; tell the facility IT if it persists.');
+    } else if (typeof status === 'number' && status >= 400 && status < 500) {
+      apiError(res, status, 'GW_ERR_BAD_REQUEST', status === 413 ? 'The request body is too large.' : 'The request body is not valid JSON.');
+    } else {
+      log.error({ err: (error as Error).message, path: req.path }, 'request failed');
+      res.status(500).json({ error: { code: 'GW_ERR_INTERNAL', message: 'Something went wrong in the gateway; it is logged. Try again.' } });
+    }
   });
 
   const server = createServer(app);
   // maxPayload: the largest legitimate browser message is a ClientCutText at the limit.
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxClientCutText + 1024, perMessageDeflate: false });
 
-  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
-    const decision = decideUpgrade(req, {
-      allowedOrigins, hasTarget: id => targets.has(id), viewerCount: viewers.size, maxViewers: config.limits.maxViewers, shuttingDown,
-    });
+  const refuse = (socket: Duplex, status: number, code: string, message: string): void => {
+    const body = JSON.stringify({ error: { code, message } });
+    const text = STATUS_TEXT[status] ?? 'Error';
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  };
+
+  const admit = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const deny = async (status: number, code: string, detail: string, userMessage: string, extra: DenyContext = {}): Promise<void> => {
+      log.warn({ code, status, remote, path: req.url, origin: req.headers.origin }, detail);
+      await audit.tryRecord({
+        code: 'access.denied', actor: extra.actor ?? 'anonymous', address, target: extra.target, beamline: extra.beamline,
+        message: `desktop connection refused: ${detail}`, details: { status, code, ...(extra.reasons === undefined ? {} : { reasons: extra.reasons }) },
+      });
+      refuse(socket, status, code, userMessage);
+    };
+    const decision = decideUpgrade(req, {
+      allowedOrigins: origins, hasTarget: id => targets.has(id), viewerCount: viewers.size,
+      maxViewers: config.limits.maxViewers, shuttingDown,
+    });
     if (!decision.ok) {
-      log.warn({ code: decision.code, status: decision.status, remote, path: req.url, origin: req.headers.origin }, decision.detail);
-      const body = JSON.stringify({ error: { code: decision.code, message: STATUS_TEXT[decision.status] } });
-      socket.end(`HTTP/1.1 ${decision.status} ${STATUS_TEXT[decision.status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      await deny(decision.status, decision.code, decision.detail, STATUS_TEXT[decision.status] ?? 'Refused');
       return;
     }
     const target = targets.get(decision.targetId);
     if (target === undefined) return;
+    let interactive = !decision.viewOnly;
+    let principal: Principal | undefined;
+    if (login !== undefined) {
+      principal = await login.sessions.resolve(readSessionCookie(login.cookies, req.headers.cookie));
+      if (principal === undefined) {
+        await deny(401, 'GW_ERR_LOGIN_REQUIRED', 'no valid login session', 'Log in first.', { target: target.id });
+        return;
+      }
+      const desktop = login.access.desktop(target.id);
+      if (desktop === undefined) return;
+      const rights = login.access.rights(principal.identity, desktop, clock());
+      if (!rights.view.allow) {
+        await deny(403, 'GW_ERR_ACCESS_DENIED', `${principal.identity.userId} may not watch ${target.id}`, messageOf(rights.view), {
+          actor: principal.identity.userId, target: target.id, beamline: desktop.beamline, reasons: rights.view.reasons.map(r => r.message),
+        });
+        return;
+      }
+      interactive &&= rights.control.allow;
+    }
+    const viewerId = randomUUID();
+    const userId = principal?.identity.userId ?? 'anonymous';
+    try {
+      await audit.record({
+        code: 'viewer.joined', actor: userId, target: target.id, beamline: target.beamline, address,
+        message: `${principal?.identity.name ?? 'anonymous (no login)'} ${interactive ? 'connected to' : 'is watching'} ${target.name}`,
+        details: { viewer: viewerId, interactive },
+      });
+    } catch {
+      refuse(socket, 503, 'GW_ERR_AUDIT_UNAVAILABLE', 'The gateway cannot write its audit log right now, so it lets nobody in.');
+      return;
+    }
+    if (socket.destroyed) {
+      await audit.tryRecord({ code: 'viewer.left', actor: userId, target: target.id, beamline: target.beamline, address, message: 'the browser went away during the checks', details: { viewer: viewerId } });
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const viewerLog = log.child({ viewer: remote, target: target.id, viewOnly: decision.viewOnly });
+      const viewerLog = log.child({ viewer: viewerId, remote, target: target.id, user: userId, interactive });
       const upstream = openUpstream(target, config, readBuffers);
       const viewer = new ViewerProxy(ws, upstream, {
-        viewOnly: decision.viewOnly,
+        viewOnly: !interactive,
         framerLimits: { maxClientCutText: config.limits.maxClientCutText, maxEncodings: 64 },
         sendHighWaterBytes: config.limits.sendHighWaterBytes,
         slowViewerTimeoutMs: config.limits.slowViewerTimeoutMs,
@@ -92,24 +217,54 @@ export function createGatewayServer({ config, log, clientDir }: GatewayDeps): Ga
       }, viewerLog);
       viewers.add(viewer);
       viewerLog.info('viewer connected');
+      let leftBecause: string | undefined;
+      if (login !== undefined && principal !== undefined) {
+        const desktop = login.access.desktop(target.id);
+        if (desktop !== undefined) {
+          login.watcher.add({
+            viewerId, sessionId: principal.sessionId, identity: principal.identity, desktop, interactive, address,
+            disconnect: (why, message) => {
+              leftBecause = `${why}: ${message}`;
+              viewer.close(new GatewayError('GW_ERR_ACCESS_DENIED', `${why}: ${message}`, message, ACCESS_CLOSE[why]));
+            },
+          });
+        }
+      }
       viewer.onClose((error) => {
         viewers.delete(viewer);
+        login?.watcher.remove(viewerId);
         const fields = { stats: viewer.stats, ...(error === undefined ? {} : { code: error.code, err: error.message }) };
         if (error === undefined || error.closeCode === CloseCode.goingAway) viewerLog.info(fields, 'viewer disconnected');
         else viewerLog.warn(fields, 'viewer disconnected with an error');
+        const reason = leftBecause ?? (error === undefined ? 'closed by the browser' : `${error.code}: ${error.message}`);
+        void audit.tryRecord({
+          code: 'viewer.left', actor: userId, target: target.id, beamline: target.beamline, address,
+          message: `${principal?.identity.name ?? 'anonymous'} left ${target.name} (${reason})`,
+          details: { viewer: viewerId, bytesToBrowser: viewer.stats.bytesToBrowser },
+        });
       });
+    });
+  };
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined); // a browser that vanishes mid-check must not crash the gateway
+    admit(req, socket, head).catch((e: unknown) => {
+      log.error({ err: (e as Error).message }, 'desktop connection failed during the checks');
+      if (!socket.destroyed) refuse(socket, 503, 'GW_ERR_INTERNAL', 'The gateway could not check this connection; try again.');
     });
   });
 
   return {
     server,
     viewerCount: () => viewers.size,
+    allowedOrigins,
     listen: () => new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.listen.port, config.listen.host, () => {
         server.removeListener('error', reject);
         const address = server.address() as AddressInfo;
-        if (config.allowedOrigins === undefined) allowedOrigins = new Set(defaultOrigins(config.listen.host, address.port));
+        if (config.allowedOrigins === undefined) origins = new Set(originsOf(config, address.port));
+        if (config.publicUrl === undefined) publicUrl = [...origins][0] ?? '';
         resolve(address);
       });
     }),
@@ -125,6 +280,12 @@ export function createGatewayServer({ config, log, clientDir }: GatewayDeps): Ga
       server.closeAllConnections();
     }),
   };
+}
+
+/** The origins of this gateway's pages: publicUrl's, or the listen address's. */
+function originsOf(config: GatewayConfig, port = config.listen.port): string[] {
+  if (config.publicUrl !== undefined) return [new URL(config.publicUrl).origin];
+  return defaultOrigins(config.listen.host, port);
 }
 
 async function openUpstream(target: TargetConfig, config: GatewayConfig, readBuffers: ReadBufferPool): Promise<UpstreamConnection> {

@@ -11,6 +11,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { AuditWriter } from '../audit/audit-writer.js';
+import { MemoryAuditLog } from '../testing/memory-audit-log.js';
 import { validateConfig } from '../config.js';
 import { createGatewayServer, type GatewayServer } from '../http/gateway-server.js';
 import {
@@ -173,10 +175,15 @@ async function startGateway(dir: string, targets: Record<string, unknown>[]): Pr
   });
   const config = validateConfig({
     listen: { host: '127.0.0.1', port: 0 },
+    insecureNoLogin: true,
     targets,
     limits: { upstreamConnectTimeoutMs: 3000, handshakeTimeoutMs: 5000 },
   }, 'xvnc-test');
-  const gw = createGatewayServer({ config, log, clientDir: dir });
+  const gw = createGatewayServer({
+    config, log, clientDir: dir,
+    audit: new AuditWriter(new MemoryAuditLog(), log),
+    login: undefined, ready: () => Promise.resolve(), clock: () => new Date(),
+  });
   const address = await gw.listen();
   return {
     gw,

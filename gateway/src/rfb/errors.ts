@@ -29,6 +29,13 @@ export const ERROR_CODES = [
   'GW_ERR_BAD_PATH',
   'GW_ERR_SHUTTING_DOWN',
   'GW_ERR_TOO_MANY_CONNECTIONS',
+  'GW_ERR_LOGIN_REQUIRED',
+  'GW_ERR_ACCESS_DENIED',
+  'GW_ERR_CSRF',
+  'GW_ERR_BAD_REQUEST',
+  'GW_ERR_CONFLICT',
+  'GW_ERR_AUDIT_UNAVAILABLE',
+  'GW_ERR_INTERNAL',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -42,6 +49,12 @@ export const CloseCode = {
   messageTooBig: 1009,
   internalError: 1011,
   tryAgainLater: 1013,
+  /** The viewer's login ended (logout, expiry, refused refresh). */
+  loginEnded: 4401,
+  /** The viewer may no longer watch this desktop. */
+  viewRevoked: 4403,
+  /** The viewer may no longer drive; it may come back as a watcher. */
+  controlRevoked: 4409,
   upstreamFailed: 4502,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

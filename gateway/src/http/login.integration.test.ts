@@ -1,0 +1,238 @@
+// Login, authorization and rights while connected, end to end without a browser: the real
+// gateway (SQLite store, file user office) against the real local OpenID Connect provider and
+// the demo desktop. The clock is injected so token expiry can be reached without waiting.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import type { DemoDesktop } from '../demo-desktop/rfb-server.js';
+import { demoAccount } from '../demo-idp/accounts.js';
+import type { DemoIdentityProvider } from '../demo-idp/identity-provider.js';
+import { DEMO_BEAMLINE, DEMO_BEAMTIME, DEMO_INSTRUCTION_VERSION, sampleUserOffice } from '../demo-idp/sample-user-office.js';
+import type { RunningGateway } from '../main.js';
+import { startLoginRig, type LoginRig } from '../testing/login-rig.js';
+import { keyEvent } from '../rfb/c2s-encode.js';
+import { oidcLogin } from '../testing/oidc-login.js';
+import { connectWsRfb, tryConnectWsRfb } from '../testing/ws-rfb-client.js';
+import type { AuditCode } from '../../../session-recorder/src/audit/audit-record.js';
+
+describe('login, authorization and rights while connected', () => {
+  let offsetMs = 0;
+  const clock = (): Date => new Date(Date.now() + offsetMs);
+  let rig: LoginRig;
+  let idp: DemoIdentityProvider;
+  let desktop: DemoDesktop;
+  let gw: RunningGateway;
+  let base: string;
+  let origin: string;
+  let userOfficeFile: string;
+  let login: LoginRig['login'];
+  let writeUserOffice: LoginRig['writeUserOffice'];
+
+  const api = (path: string, cookie: string, init: RequestInit = {}): Promise<Response> =>
+    fetch(`${base}${path}`, { ...init, headers: { cookie, ...init.headers as Record<string, string> } });
+  type Seen = { actor: string; message: string; subject?: string | undefined };
+  const audited = async (code: AuditCode, test: (r: Seen) => boolean = () => true): Promise<boolean> => {
+    const records = await gw.store.audit.query({ codes: [code] });
+    return records.some(test);
+  };
+  const until = async (cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 8000): Promise<void> => {
+    const end = Date.now() + timeoutMs;
+    while (!(await cond())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise(r => setTimeout(r, 25));
+    }
+  };
+
+  before(async () => {
+    rig = await startLoginRig({ clock, reevaluateSeconds: 1 });
+    ({ idp, desktop, base, userOfficeFile } = rig);
+    login = user => rig.login(user);
+    writeUserOffice = (doc) => {
+      rig.writeUserOffice(doc);
+    };
+    gw = rig.gateway;
+    origin = base;
+  });
+  after(async () => {
+    await rig.close();
+  });
+
+  it('logs in through the provider with a Strict, HttpOnly session cookie and keeps the tokens on the server', async () => {
+    const account = demoAccount('alice.remote');
+    const result = await oidcLogin({ loginUrl: `${base}/auth/login?returnTo=/view/bl-demo`, username: account.login, password: account.password });
+    assert.equal(result.status, 200);
+    assert.match(result.body ?? '', /url=\/view\/bl-demo/); // the same-site hop to returnTo
+    const me = await (await api('/api/me', `beamgate-session=${result.cookies['beamgate-session'] ?? ''}`)).json() as Record<string, unknown>;
+    assert.equal(me['authenticated'], true);
+    assert.deepEqual(me['user'], { id: 'F-1001', name: 'Alice Remote', roles: ['user'], mfa: false });
+    assert.equal(JSON.stringify(me).includes('eyJ'), false, 'no token reaches the browser');
+    assert.ok(await audited('auth.login', r => r.actor === 'F-1001'));
+  });
+
+  it('sets the cookie HttpOnly and SameSite=Strict (no Secure on plain-http loopback)', async () => {
+    const raw = await fetch(`${base}/auth/login`, { redirect: 'manual' });
+    assert.equal(raw.status, 303);
+    const { callbackUrl } = await oidcLogin({ loginUrl: `${base}/auth/login`, username: 'carol.contact', password: demoAccount('carol.contact').password, stopAtCallback: true });
+    const res = await fetch(callbackUrl, { redirect: 'manual' });
+    const setCookie = res.headers.get('set-cookie') ?? '';
+    assert.match(setCookie, /^beamgate-session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+  });
+
+  it('refuses a replayed callback, a forged state and a provider error, each with 400 and an audit record', async () => {
+    const account = demoAccount('alice.remote');
+    const { callbackUrl } = await oidcLogin({ loginUrl: `${base}/auth/login`, username: account.login, password: account.password, stopAtCallback: true });
+    assert.equal((await fetch(callbackUrl, { redirect: 'manual' })).status, 200);
+    const replay = await fetch(callbackUrl, { redirect: 'manual' });
+    assert.equal(replay.status, 400);
+    assert.match(await replay.text(), /unknown, expired or was already used/);
+    const forged = new URL(callbackUrl);
+    forged.searchParams.set('state', 'forged-state-value');
+    assert.equal((await fetch(forged, { redirect: 'manual' })).status, 400);
+    assert.equal((await fetch(`${base}/auth/callback?error=access_denied&state=x`, { redirect: 'manual' })).status, 400);
+    assert.ok(await audited('auth.login_failed', r => r.message.includes('already used')));
+  });
+
+  it('refuses a callback whose code was tampered with, without a stack trace', async () => {
+    const account = demoAccount('alice.remote');
+    const { callbackUrl } = await oidcLogin({ loginUrl: `${base}/auth/login`, username: account.login, password: account.password, stopAtCallback: true });
+    const tampered = new URL(callbackUrl);
+    tampered.searchParams.set('code', `${tampered.searchParams.get('code') ?? ''}x`);
+    const res = await fetch(tampered, { redirect: 'manual' });
+    assert.equal(res.status, 400);
+    const body = await res.text();
+    assert.doesNotMatch(body, /at .*\.js:\d+/);
+    assert.ok(await audited('auth.login_failed', r => r.message.includes('did not pass the checks')));
+  });
+
+  it('shows each person their beamtime with the reasons they may not drive', async () => {
+    const alice = await login('alice.remote');
+    const portal = await (await api('/api/portal', alice.cookie)).json() as { beamtimes: { id: string; desktops: { id: string; view: { allow: boolean }; control: { allow: boolean; reasons: { code: string; message: string }[] } }[] }[] };
+    const bt = portal.beamtimes.find(b => b.id === DEMO_BEAMTIME);
+    const d = bt?.desktops.find(x => x.id === 'bl-demo');
+    assert.equal(d?.view.allow, true);
+    assert.equal(d.control.allow, false);
+    assert.deepEqual(d.control.reasons.map(r => r.code), ['instruction-not-acknowledged']);
+
+    const bob = await login('bob.expired');
+    const bobAccess = await (await api('/api/desktops/bl-demo/access', bob.cookie)).json() as { view: { allow: boolean }; control: { allow: boolean; reasons: { message: string }[] } };
+    assert.equal(bobAccess.view.allow, true);
+    assert.equal(bobAccess.control.allow, false);
+    const expired = bobAccess.control.reasons.some(r => /radiation protection/i.test(r.message) && /expired/.test(r.message));
+    assert.ok(expired, JSON.stringify(bobAccess.control.reasons));
+  });
+
+  it('protects the acknowledgement against CSRF and foreign origins, then lets the person drive', async () => {
+    const alice = await login('alice.remote');
+    const path = `/api/beamlines/${DEMO_BEAMLINE}/beamtimes/${DEMO_BEAMTIME}/acknowledge`;
+    const body = JSON.stringify({ version: DEMO_INSTRUCTION_VERSION });
+    const json = { 'content-type': 'application/json' };
+    const noToken = await api(path, alice.cookie, { method: 'POST', headers: { ...json, origin }, body });
+    assert.equal(noToken.status, 403);
+    assert.equal(((await noToken.json()) as { error: { code: string } }).error.code, 'GW_ERR_CSRF');
+    const foreign = await api(path, alice.cookie, { method: 'POST', headers: { ...json, origin: 'https://evil.example', 'x-csrf-token': alice.csrf }, body });
+    assert.equal(foreign.status, 403);
+    const stale = await api(path, alice.cookie, { method: 'POST', headers: { ...json, origin, 'x-csrf-token': alice.csrf }, body: JSON.stringify({ version: 'old' }) });
+    assert.equal(stale.status, 409);
+    const malformed = await api(path, alice.cookie, { method: 'POST', headers: { ...json, origin, 'x-csrf-token': alice.csrf }, body: '{"version":' });
+    assert.equal(malformed.status, 400);
+    assert.doesNotMatch(await malformed.text(), /SyntaxError|at /);
+    const big = await api(path, alice.cookie, { method: 'POST', headers: { ...json, origin, 'x-csrf-token': alice.csrf }, body: JSON.stringify({ version: 'x'.repeat(10_000) }) });
+    assert.equal(big.status, 413);
+    const ok = await api(path, alice.cookie, { method: 'POST', headers: { ...json, origin, 'x-csrf-token': alice.csrf }, body });
+    assert.equal(ok.status, 200);
+    assert.ok(await audited('instruction.acknowledged', r => r.actor === 'F-1001'));
+    assert.ok(await audited('access.denied', r => r.message.includes('CSRF')));
+    const access = await (await api('/api/desktops/bl-demo/access', alice.cookie)).json() as { control: { allow: boolean } };
+    assert.equal(access.control.allow, true);
+  });
+
+  it('refuses API requests without a session, with an unknown session, and to unknown paths', async () => {
+    assert.equal((await fetch(`${base}/api/portal`)).status, 401);
+    assert.equal((await api('/api/portal', 'beamgate-session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).status, 401);
+    const alice = await login('alice.remote');
+    assert.equal((await api('/api/nothing-here', alice.cookie)).status, 404);
+    assert.ok(await audited('access.denied', r => r.message.includes('unknown or expired session')));
+  });
+
+  it('authorizes desktop WebSockets: Origin, then session, then policy', async () => {
+    const ws = base.replace('http:', 'ws:');
+    const alice = await login('alice.remote');
+    await assert.rejects(tryConnectWsRfb(`${ws}/desktop/bl-demo`, { origin: 'https://evil.example', cookie: alice.cookie }), /HTTP 403/);
+    await assert.rejects(tryConnectWsRfb(`${ws}/desktop/bl-demo`, { origin }), /HTTP 401/);
+
+    // Sam (safety officer) may watch; an interactive request still only watches.
+    const sam = await login('sam.safety');
+    const watcher = await connectWsRfb(`${ws}/desktop/bl-demo`, { origin, cookie: sam.cookie });
+    const before = desktop.inputs.length;
+    watcher.send(keyEvent(true, 0x73));
+    watcher.send(keyEvent(false, 0x73));
+    // Alice (acknowledged above) drives: her key arrives, Sam's never did.
+    const driver = await connectWsRfb(`${ws}/desktop/bl-demo`, { origin, cookie: alice.cookie });
+    driver.send(keyEvent(true, 0x61));
+    driver.send(keyEvent(false, 0x61));
+    await desktop.waitForInput(i => i.message.type === 'KeyEvent' && i.message.keysym === 0x61 && !i.message.down);
+    assert.deepEqual(desktop.inputs.slice(before).filter(i => i.message.type === 'KeyEvent').map(i => (i.message as { keysym: number }).keysym), [0x61, 0x61]);
+    assert.ok(await audited('viewer.joined', r => r.actor === 'F-3001'));
+    watcher.ws.close();
+    driver.ws.close();
+  });
+
+  it('disconnects a driver whose training expires while connected (4409), audited with the reason', async () => {
+    const alice = await login('alice.remote');
+    const ws = base.replace('http:', 'ws:');
+    const driver = await connectWsRfb(`${ws}/desktop/bl-demo`, { origin, cookie: alice.cookie });
+    const doc = parse(readFileSync(userOfficeFile, 'utf8')) as { trainings: { user: string; kind: string; validUntil: string }[] };
+    for (const t of doc.trainings) if (t.user === 'F-1001' && t.kind === 'radiation-protection') t.validUntil = new Date(Date.now() - 60_000).toISOString();
+    writeUserOffice(doc);
+    const closed = await driver.closed;
+    assert.equal(closed.code, 4409);
+    assert.ok(await audited('policy.revoked', r => r.subject === 'F-1001' && /radiation protection/i.test(r.message)));
+    // She may still watch.
+    const again = await connectWsRfb(`${ws}/desktop/bl-demo`, { origin, cookie: alice.cookie });
+    const access = await (await api('/api/desktops/bl-demo/access', alice.cookie)).json() as { view: { allow: boolean }; control: { allow: boolean } };
+    assert.deepEqual([access.view.allow, access.control.allow], [true, false]);
+    again.ws.close();
+    writeUserOffice(sampleUserOffice(new Date()));
+  });
+
+  it('keeps the last good user-office data when a reload is broken, and audits the refusal', async () => {
+    writeFileSync(userOfficeFile, 'version: 1\nbeamtimes:\n  - id: BT-X\n    beamline: nowhere\n');
+    await until(() => audited('useroffice.rejected', r => r.message.includes('beamtimes.0.start (line 3)')), 'the refused reload');
+    const alice = await login('alice.remote');
+    const access = await (await api('/api/desktops/bl-demo/access', alice.cookie)).json() as { view: { allow: boolean } };
+    assert.equal(access.view.allow, true);
+    writeUserOffice(sampleUserOffice(new Date()));
+  });
+
+  it('logout ends the session, closes its desktops (4401) and points to the provider\'s end-session endpoint', async () => {
+    const carol = await login('carol.contact');
+    const viewer = await connectWsRfb(`${base.replace('http:', 'ws:')}/desktop/bl-demo`, { origin, cookie: carol.cookie });
+    const out = await api('/auth/logout', carol.cookie, { method: 'POST', headers: { origin, 'x-csrf-token': carol.csrf } });
+    assert.equal(out.status, 200);
+    const { redirect } = await out.json() as { redirect: string };
+    assert.ok(redirect.startsWith(`${idp.issuer}/session/end`), redirect);
+    assert.equal((await viewer.closed).code, 4401);
+    const me = await (await api('/api/me', carol.cookie)).json() as { authenticated: boolean };
+    assert.equal(me.authenticated, false);
+    assert.ok(await audited('auth.logout', r => r.actor === 'F-2001'));
+  });
+
+  it('a login revoked at the provider ends at the next refresh, closing the person\'s desktops', async () => {
+    const mia = await login('mia.mfa');
+    const viewer = await connectWsRfb(`${base.replace('http:', 'ws:')}/desktop/bl-demo?view-only=1`, { origin, cookie: mia.cookie });
+    await idp.revokeAllFor('mia.mfa');
+    offsetMs = 10 * 60_000; // past the access token's lifetime: the next check refreshes, and the provider refuses
+    try {
+      assert.equal((await viewer.closed).code, 4401);
+      assert.ok(await audited('auth.session_ended', r => r.subject === 'F-1004'));
+    } finally {
+      offsetMs = 0;
+    }
+  });
+
+  it('keeps a valid chain of everything it audited', async () => {
+    const check = await gw.store.audit.verify();
+    assert.equal(check.ok, true, JSON.stringify(check));
+  });
+});
