@@ -183,7 +183,8 @@ done
 
 start_gateway() { # LABEL LOGFILE [extra flags...] ; sets GW_PID. GW_ENV: env assignments for it
   local l=$1 logf=$2; shift 2
-  start_group GW "$logf" bash -c "exec env ${GW_ENV:-} ${GW_CMD[$l]} --listen 127.0.0.1:${GW_PORT[$l]} --upstream 127.0.0.1:$RFB_PORT --upstream-security none $GATEWAY_FLAGS $*"
+  # Run in the results directory: the gateway's store (./data, audit log of the viewers) lands there.
+  start_group GW "$logf" bash -c "cd $(printf %q "$OUT") && exec env ${GW_ENV:-} ${GW_CMD[$l]} --listen 127.0.0.1:${GW_PORT[$l]} --upstream 127.0.0.1:$RFB_PORT --upstream-security none $GATEWAY_FLAGS $*"
   wait_port "${GW_PORT[$l]}" "$GW_PID" "$l" "$logf"
 }
 
@@ -209,6 +210,7 @@ MEMORY_FAILS=0
 if [ -n "$MEMORY_MODES" ] && [ "${MEM_MAX:-0}" -gt 0 ]; then
   cat >"$OUT/memory-gateway.yaml" <<EOF
 # written by bench/run-bench.sh for the idle-memory test; --listen/--upstream override the rest
+insecureNoLogin: true   # loopback only, as the benchmark's flags-only gateway
 targets:
   - { id: default, name: rfb-bench, host: 127.0.0.1, port: $RFB_PORT, security: [none] }
 limits:
