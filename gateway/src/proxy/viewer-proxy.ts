@@ -5,18 +5,24 @@
 // (decideInput) and forwarded. Backpressure both ways: a browser that stops reading stops the
 // gateway reading that viewer's VNC connection (and only that one); a VNC server that stops
 // reading stops the gateway reading that browser.
+// With a ControlEpoch (control arbitration on), input passes only while this connection holds the
+// desktop's current epoch (grantInput), and when control leaves it (revokeInput, or the viewer
+// closing) the keys and buttons it still holds down are released on its own VNC connection.
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { decideInput, type InputDecision } from '../../../policies/src/input-filter.js';
+import { decideInput, MESSAGE_CLASS, type InputDecision } from '../../../policies/src/input-filter.js';
 import { C2SFramer, type FramerLimits } from '../rfb/c2s-framer.js';
-import { setEncodings } from '../rfb/c2s-encode.js';
+import { encodeC2S, setEncodings } from '../rfb/c2s-encode.js';
 import type { C2SFrame } from '../rfb/c2s-messages.js';
 import { Encoding, rewriteEncodings } from '../rfb/encodings.js';
 import { CloseCode, GatewayError, isGatewayError, protocolError } from '../rfb/errors.js';
 import { ServerHandshake, type ServerEffect } from '../rfb/handshake-server.js';
+import { HeldInput } from '../rfb/held-input.js';
+import { gateInput, type ControlEpoch } from './input-gate.js';
 import type { UpstreamConnection } from './upstream-connector.js';
 
 export interface ViewerProxyOptions {
+  /** Without `control`: true drops all of this viewer's input. With `control`, the control epoch decides instead. */
   readonly viewOnly: boolean;
   readonly framerLimits: FramerLimits;
   readonly sendHighWaterBytes: number;
@@ -25,13 +31,25 @@ export interface ViewerProxyOptions {
   readonly pingIntervalMs: number;
   /** Name shown in the browser instead of the VNC server's own desktop name. */
   readonly desktopName?: string | undefined;
+  /**
+   * The desktop's control epoch, shared by all its viewers. Given: this viewer's input passes only
+   * between grantInput and revokeInput, and only while its epoch is current; viewOnly is not
+   * consulted (whether a person may drive is the arbiter's decision, and it changes while connected).
+   * Absent (no login, the benchmark): viewOnly alone decides, as before control arbitration.
+   */
+  readonly control?: ControlEpoch | undefined;
 }
 
 export interface ViewerStats {
   bytesToBrowser: number;
   bytesToServer: number;
   messagesForwarded: number;
+  /** Every message not forwarded: view-only, power control, or not holding control. */
   messagesDropped: number;
+  /** Of messagesDropped: input that arrived while this connection did not hold the current control epoch. */
+  droppedWithoutControl: number;
+  /** Key and button releases the gateway sent for this connection when control left it. */
+  releasesSent: number;
   /** When the viewer's VNC connection was last paused because the browser did not keep up. */
   pausedSince: number | undefined;
 }
@@ -39,6 +57,8 @@ export interface ViewerStats {
 export type ViewerPhase = 'handshake' | 'relay' | 'closed';
 
 const SEND_OPTIONS = { binary: true, compress: false } as const;
+/** How long a closing viewer's VNC connection may take to deliver its releases before it is cut. */
+const RELEASE_LINGER_MS = 2000;
 
 export class ViewerProxy {
   private phase: ViewerPhase = 'handshake';
@@ -53,7 +73,14 @@ export class ViewerProxy {
   /** The viewer's last SetEncodings (as forwarded) announced ExtendedDesktopSize. */
   private extendedDesktopSize = false;
   private readonly closeListeners: ((error: GatewayError | undefined) => void)[] = [];
-  readonly stats: ViewerStats = { bytesToBrowser: 0, bytesToServer: 0, messagesForwarded: 0, messagesDropped: 0, pausedSince: undefined };
+  private readonly inputListeners: (() => void)[] = [];
+  /** With control: what this connection's forwarded input holds down, and the epoch it was granted (undefined: none). */
+  private readonly held: HeldInput | undefined;
+  private granted: number | undefined;
+  readonly stats: ViewerStats = {
+    bytesToBrowser: 0, bytesToServer: 0, messagesForwarded: 0, messagesDropped: 0,
+    droppedWithoutControl: 0, releasesSent: 0, pausedSince: undefined,
+  };
 
   constructor(
     private readonly ws: WebSocket,
@@ -62,6 +89,7 @@ export class ViewerProxy {
     private readonly log: Logger,
   ) {
     this.framer = new C2SFramer(options.framerLimits);
+    this.held = options.control === undefined ? undefined : new HeldInput();
     ws.on('message', this.onBrowserMessage);
     ws.on('close', this.onBrowserClose);
     ws.on('error', this.onBrowserError);
@@ -101,6 +129,41 @@ export class ViewerProxy {
     this.closeListeners.push(listener);
   }
 
+  /**
+   * Called after input (keys, pointer, clipboard, resize) of this viewer went to the VNC server,
+   * at most once per browser message: the holder's activity, for the idle timeout.
+   */
+  onInputForwarded(listener: () => void): void {
+    this.inputListeners.push(listener);
+  }
+
+  /** The epoch this connection was granted control with, or undefined when it does not drive. */
+  get grantedEpoch(): number | undefined {
+    return this.granted;
+  }
+
+  /**
+   * This connection now drives, under `epoch` (the one the desktop's ControlEpoch was moved to).
+   * Its input passes while that epoch stays current.
+   */
+  grantInput(epoch: number): void {
+    if (this.options.control === undefined) {
+      throw new Error('grantInput on a viewer created without a ControlEpoch: pass options.control for desktops under control arbitration');
+    }
+    this.granted = epoch;
+  }
+
+  /**
+   * Control left this connection: release every key and button its forwarded input still holds
+   * down, on its own VNC connection (the only one whose releases the server honours), then drop
+   * its input. The releases go out even while the connection is paused by backpressure.
+   */
+  revokeInput(): void {
+    this.granted = undefined;
+    const releases = this.takeReleases();
+    if (releases !== undefined) this.upstream?.socket.write(releases);
+  }
+
   /** Ends both connections; the browser sees the error's user message as the close reason. */
   close(error?: GatewayError): void {
     if (this.phase === 'closed') return;
@@ -114,7 +177,22 @@ export class ViewerProxy {
     const open = this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING;
     if (open && !unreachable) this.ws.close(code, reason);
     else this.ws.terminate();
-    this.upstream?.socket.destroy();
+    this.granted = undefined;
+    const releases = this.takeReleases();
+    const socket = this.upstream?.socket;
+    if (socket !== undefined && releases !== undefined) {
+      // Xvnc releases a closed connection's keys but not its mouse buttons, so a button held by a
+      // viewer that just left would block every other viewer's pointer: let go of it first.
+      socket.pause();
+      socket.end(releases);
+      const linger = setTimeout(() => socket.destroy(), RELEASE_LINGER_MS);
+      linger.unref();
+      socket.once('close', () => {
+        clearTimeout(linger);
+      });
+    } else {
+      socket?.destroy();
+    }
     for (const listener of this.closeListeners) listener(error);
   }
 
@@ -190,6 +268,18 @@ export class ViewerProxy {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(bytes, SEND_OPTIONS);
   }
 
+  /** The encoded releases of everything held (and forgets it), or undefined when nothing is held or nothing can be sent. */
+  private takeReleases(): Uint8Array | undefined {
+    const socket = this.upstream?.socket;
+    const held = this.held;
+    if (held === undefined || held.idle || socket === undefined || socket.destroyed || !socket.writable) return undefined;
+    const releases = held.releaseAll();
+    const bytes = concat(releases.map(encodeC2S));
+    this.stats.releasesSent += releases.length;
+    this.stats.bytesToServer += bytes.length;
+    return bytes;
+  }
+
   // ---- browser -> server: framed, filtered, forwarded
 
   private readonly onBrowserMessage = (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void => {
@@ -214,6 +304,7 @@ export class ViewerProxy {
     if (frames.length === 0) return;
     const out: Uint8Array[] = [];
     let unchanged = true;
+    let input = false;
     for (const frame of frames) {
       const message = frame.message;
       if (message.type === 'SetEncodings') {
@@ -223,7 +314,12 @@ export class ViewerProxy {
         unchanged = false;
         continue;
       }
-      const decision: InputDecision = decideInput({ viewOnly: this.options.viewOnly }, message);
+      const control = this.options.control;
+      let decision: InputDecision = decideInput({ viewOnly: control === undefined && this.options.viewOnly }, message);
+      if (decision.allow && control !== undefined) {
+        decision = gateInput(this.granted, control, message);
+        if (!decision.allow) this.stats.droppedWithoutControl++;
+      }
       // RFB allows SetDesktopSize only after the client announced ExtendedDesktopSize. TigerVNC
       // 1.12-1.15 with AcceptSetDesktopSize=1 segfaults on one sent earlier (it answers through
       // the connection the resize just closed), so one viewer could kill the beamline desktop.
@@ -234,6 +330,8 @@ export class ViewerProxy {
       }
       if (decision.allow) {
         out.push(frame.bytes);
+        this.held?.forwarded(message);
+        if (MESSAGE_CLASS[message.type] === 'input') input = true;
       } else {
         unchanged = false;
         this.stats.messagesDropped++;
@@ -251,6 +349,7 @@ export class ViewerProxy {
         this.ws.resume();
       });
     }
+    if (input) for (const listener of this.inputListeners) listener();
   }
 
   // ---- ends and liveness
