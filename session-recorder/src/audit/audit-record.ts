@@ -14,6 +14,10 @@ export const AUDIT_CODES = {
   'instruction.acknowledged': 'a person acknowledged a beamline\'s remote-operation instruction (version, beamtime)',
   'useroffice.reloaded': 'user-office data was (re)loaded from its source',
   'useroffice.rejected': 'a user-office reload was refused (the last good data stays), with the reason',
+  'control.transition': 'control of a desktop changed (request, grant, hand-over, take-over, release, timeout, ...): actor, subject, reason, old and new state',
+  'control.refused': 'a control action was refused (not allowed, not eligible, ...): actor, reason; nothing changed',
+  'control.joined': 'a person opened the control channel of a desktop (presence)',
+  'control.left': 'a person closed the control channel of a desktop',
   'gateway.started': 'the gateway started',
   'gateway.stopped': 'the gateway stopped (graceful shutdown)',
 } as const;
