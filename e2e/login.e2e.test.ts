@@ -51,6 +51,10 @@ describe('login, portal and driving in Chromium', () => {
     await page.click('a.button.primary:has-text("Open")');
     await waitConnected(page);
     assert.equal(await page.isChecked('#view-only'), false);
+    // Nobody drives yet: her request takes the free token at once.
+    await page.locator('#holder:has-text("Nobody drives")').waitFor();
+    await page.click('button:has-text("Request control")');
+    await page.locator('#holder:has-text("You drive")').waitFor();
     await waitForPixel(page, lamp.x, lamp.y, COLOURS.lampClosed);
     const button = widgetCentre(layout, 'openShutter');
     await clickDesktop(page, button.x, button.y);

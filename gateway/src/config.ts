@@ -114,6 +114,17 @@ export const configSchema = z.strictObject({
     tokenKeyFile: z.string().min(1).optional(),
   }).prefault({}),
   userOffice: userOfficeSchema.optional(),
+  control: z.strictObject({
+    /** A holder who sends no input this long loses control (0: never). */
+    idleTimeoutMinutes: z.number().min(0).max(24 * 60).default(30),
+    /** A holder whose connection drops keeps control this long for a reconnect. */
+    disconnectGraceSeconds: z.number().min(0).max(3600).default(60),
+    /** A hand-over offer not accepted within this is withdrawn. */
+    handOverTimeoutSeconds: z.number().min(5).max(3600).default(60),
+    maxQueue: z.number().int().min(1).max(1000).default(50),
+    /** Control messages a browser may send per second (and twice that in a burst). */
+    messagesPerSecond: z.number().min(1).max(1000).default(10),
+  }).prefault({}),
   policy: z.strictObject({
     /** How often every connected viewer's rights are decided again (and at every user-office change). */
     reevaluateSeconds: z.number().min(1).max(3600).default(5),

@@ -13,6 +13,7 @@ import { OidcClient } from './auth/oidc-client.js';
 import { SessionService } from './auth/session-service.js';
 import { configFromArgs } from './cli-args.js';
 import { ConfigError, defaultOrigins, type GatewayConfig } from './config.js';
+import { DesktopControl } from './control/desktop-control.js';
 import { createGatewayServer, type GatewayServer, type LoginServices } from './http/gateway-server.js';
 import { loadOrCreateTokenKey, readSecretFile } from './secrets.js';
 import { openStore } from './store/store.js';
@@ -144,6 +145,23 @@ async function startLogin(
     watcher.sessionEnded(ended);
   });
   live.current = { access, watcher };
+  const controls = new Map(desktops.map(d => [d.id, new DesktopControl(d, {
+    idleTimeoutMs: config.control.idleTimeoutMinutes * 60_000,
+    disconnectGraceMs: config.control.disconnectGraceSeconds * 1000,
+    handOverTimeoutMs: config.control.handOverTimeoutSeconds * 1000,
+    autoGrantAfterMs: access.autoGrantAfterMs(d),
+    maxQueue: config.control.maxQueue,
+  }, { audit, log: log.child({ part: 'control', target: d.id }), clock })]));
+  // Time is an event for the arbiter: one tick a second fires idle, grace, hand-over and auto-grant timeouts.
+  const ticker = setInterval(() => {
+    for (const control of controls.values()) control.tick();
+  }, 1000);
+  ticker.unref();
+  closers.push(() => {
+    clearInterval(ticker);
+    for (const control of controls.values()) control.close('The gateway is restarting.');
+    return Promise.resolve();
+  });
   const timer = setInterval(() => {
     void watcher.reevaluate();
     void store.webSessions.deleteExpired(clock()).catch(() => undefined);
@@ -153,7 +171,7 @@ async function startLogin(
     clearInterval(timer);
     return Promise.resolve();
   });
-  return { oidc, sessions, transactions: store.loginTransactions, access, watcher, cookies: cookiePolicy(publicUrl), maxAgeMs };
+  return { oidc, sessions, transactions: store.loginTransactions, access, watcher, cookies: cookiePolicy(publicUrl), maxAgeMs, controls };
 }
 
 export function installSignalHandlers(close: () => Promise<void>, log: Logger): void {

@@ -6,6 +6,7 @@
 // back as a watcher).
 import RFB from '@novnc/novnc';
 import { ApiError, getJson, type Access, type Me } from './api.js';
+import { ControlBar } from './control-bar.js';
 
 interface Target { id: string; name: string; control?: boolean }
 
@@ -25,7 +26,53 @@ const ui = {
   status: $('status', HTMLSpanElement),
   screen: $('screen', HTMLElement),
   notice: $('notice', HTMLDivElement),
+  control: $('control', HTMLElement),
 };
+
+/** With login, input follows the control token of a control channel (none without login). */
+const control: { loginMode: boolean; bar: ControlBar | undefined; target: string; connection: string | undefined; holding: boolean } = {
+  loginMode: false, bar: undefined, target: '', connection: undefined, holding: false,
+};
+
+function openControl(id: string): void {
+  control.bar?.close();
+  control.target = id;
+  control.connection = undefined;
+  control.holding = false;
+  const bar = new ControlBar(ui.control, id, {
+    onConnection: (connection) => {
+      control.connection = connection;
+      connect(true);
+    },
+    onHolding: (holding) => {
+      control.holding = holding;
+      if (rfb !== undefined) {
+        rfb.viewOnly = !holding || ui.viewOnly.checked;
+        if (holding) rfb.focus();
+      }
+      setStatus(holding ? 'Connected — you drive' : 'Connected (watching)', 'connected');
+    },
+    onNotice: (text) => {
+      notice(text);
+    },
+    onClosed: (code) => {
+      if (control.bar !== bar) return;
+      control.bar = undefined;
+      control.connection = undefined;
+      control.holding = false;
+      ui.control.hidden = true;
+      rfb?.disconnect();
+      if (code === 4401 || code === 4403) return; // the desktop's disconnect handler asks why and shows it
+      if (!userClosed) {
+        reconnectTimer = window.setTimeout(() => {
+          connect(true);
+        }, 2000);
+      }
+    },
+  });
+  control.bar = bar;
+  bar.open();
+}
 
 function notice(text: string | undefined): void {
   ui.notice.textContent = text ?? '';
@@ -70,7 +117,8 @@ function setStatus(text: string, state: 'idle' | 'connecting' | 'connected' | 'e
 
 function desktopUrl(id: string, viewOnly: boolean): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/desktop/${encodeURIComponent(id)}${viewOnly ? '?view-only=1' : ''}`;
+  const query = viewOnly ? '?view-only=1' : control.connection === undefined ? '' : `?connection=${encodeURIComponent(control.connection)}`;
+  return `${scheme}//${location.host}/desktop/${encodeURIComponent(id)}${query}`;
 }
 
 /** keepNotice: the page connects by itself and the notice says why (as a watcher, say). */
@@ -82,14 +130,19 @@ function connect(keepNotice = false): void {
   userClosed = false;
   setStatus('Connecting…', 'connecting');
   if (!keepNotice) notice(undefined);
+  if (control.loginMode && (control.bar === undefined || control.target !== id)) {
+    openControl(id); // connects the desktop once the channel says hello
+    return;
+  }
   const viewOnly = ui.viewOnly.checked;
   const session = new RFB(ui.screen, desktopUrl(id, viewOnly), { shared: true });
-  session.viewOnly = viewOnly;
+  session.viewOnly = viewOnly || (control.loginMode && !control.holding);
   session.scaleViewport = ui.scale.value === 'fit';
   session.background = '#1e1f22';
   session.addEventListener('connect', () => {
     attempt = 0;
-    setStatus(viewOnly ? 'Connected (watching)' : 'Connected', 'connected');
+    const driving = !viewOnly && (!control.loginMode || control.holding);
+    setStatus(driving ? (control.loginMode ? 'Connected — you drive' : 'Connected') : 'Connected (watching)', 'connected');
     ui.connect.disabled = true;
     ui.disconnect.disabled = false;
     session.focus();
@@ -134,11 +187,16 @@ function connect(keepNotice = false): void {
 
 function disconnect(): void {
   userClosed = true;
+  control.bar?.close();
+  control.bar = undefined;
+  ui.control.hidden = true;
   window.clearTimeout(reconnectTimer);
   rfb?.disconnect();
 }
 
 async function loadTargets(): Promise<void> {
+  const me = await getJson<Me>('/api/me').catch(() => undefined);
+  control.loginMode = me?.authenticated === true;
   let targets: Target[];
   try {
     ({ targets } = await getJson<{ targets: Target[] }>('/api/targets'));

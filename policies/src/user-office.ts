@@ -44,6 +44,8 @@ const beamlineSchema = z.strictObject({
   requireOnsiteExperience: z.boolean().default(false),
   /** The current remote-operation instruction; without one there is nothing to acknowledge. */
   instruction: instructionSchema.optional(),
+  /** A request for control that the holder does not answer within this many seconds is granted. */
+  autoGrantRequestsAfterSeconds: z.number().int().min(5).max(3600).optional(),
 });
 
 const participantSchema = z.strictObject({

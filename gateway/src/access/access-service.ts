@@ -99,6 +99,17 @@ export class AccessService {
     };
   }
 
+  /** Staff of the desktop's beamline (its local contacts): take over, lock, grant, remove. */
+  isStaff(identity: Identity, desktop: Desktop, now: Date = this.clock()): boolean {
+    return decide(toSubject(identity), 'staff', { beamline: desktop.beamline }, now, this.facts).allow;
+  }
+
+  /** The beamline's option: requests the holder leaves unanswered this long are granted. */
+  autoGrantAfterMs(desktop: Desktop): number | undefined {
+    const seconds = this.data.beamlines.find(b => b.id === desktop.beamline)?.autoGrantRequestsAfterSeconds;
+    return seconds === undefined ? undefined : seconds * 1000;
+  }
+
   mayAudit(identity: Identity, beamline: string | undefined, now: Date = this.clock()): Decision {
     const subject = toSubject(identity);
     if (beamline !== undefined) return decide(subject, 'audit', { beamline }, now, this.facts);

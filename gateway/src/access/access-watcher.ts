@@ -18,6 +18,8 @@ export interface WatchedViewer {
   readonly address: string;
   /** Ends the connection; `rightsChanged` tells the browser it may reconnect with fewer rights. */
   readonly disconnect: (why: 'login-ended' | 'view-revoked' | 'control-revoked', message: string) => void;
+  /** Control channels: the current 'control' decision after every check (the control token decides what follows). */
+  readonly onControlDecision?: (allowed: boolean, message: string) => void;
 }
 
 export interface AccessWatcherDeps {
@@ -97,7 +99,10 @@ export class AccessWatcher {
     if (!rights.view.allow) {
       await this.revoke(viewer, 'view', rights.view);
       viewer.disconnect('view-revoked', messageOf(rights.view));
-    } else if (viewer.interactive && !rights.control.allow) {
+    } else {
+      viewer.onControlDecision?.(rights.control.allow, messageOf(rights.control));
+    }
+    if (rights.view.allow && viewer.interactive && !rights.control.allow) {
       await this.revoke(viewer, 'control', rights.control);
       viewer.disconnect('control-revoked', messageOf(rights.control));
     }

@@ -19,6 +19,8 @@ import { AuditUnavailableError, type AuditWriter } from '../audit/audit-writer.j
 import { messageOf, type AccessWatcher } from '../access/access-watcher.js';
 import type { AccessService } from '../access/access-service.js';
 import { readSessionCookie, type CookiePolicy } from '../auth/cookies.js';
+import type { DesktopControl } from '../control/desktop-control.js';
+import { openControlChannel } from './control-channel.js';
 import type { OidcClient } from '../auth/oidc-client.js';
 import type { Principal, SessionService } from '../auth/session-service.js';
 import type { LoginTransactionStore } from '../store/types.js';
@@ -47,6 +49,8 @@ export interface LoginServices {
   readonly watcher: AccessWatcher;
   readonly cookies: CookiePolicy;
   readonly maxAgeMs: number;
+  /** The control token of each desktop, by target id. */
+  readonly controls: ReadonlyMap<string, DesktopControl>;
 }
 
 export interface GatewayDeps {
@@ -168,8 +172,13 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
     }
     const target = targets.get(decision.targetId);
     if (target === undefined) return;
+    if (decision.kind === 'control' && login === undefined) {
+      await deny(404, 'GW_ERR_BAD_PATH', 'no control channel without login (insecureNoLogin)', 'This gateway runs without login and has no control token.');
+      return;
+    }
     let interactive = !decision.viewOnly;
     let principal: Principal | undefined;
+    let control: { desktop: DesktopControl; connection: string | undefined } | undefined;
     if (login !== undefined) {
       principal = await login.sessions.resolve(readSessionCookie(login.cookies, req.headers.cookie));
       if (principal === undefined) {
@@ -185,7 +194,24 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
         });
         return;
       }
-      interactive &&= rights.control.allow;
+      const desktopControl = login.controls.get(target.id);
+      if (desktopControl === undefined) return;
+      if (decision.kind === 'control') {
+        const owner = principal;
+        const staff = login.access.isStaff(owner.identity, desktop);
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          openControlChannel(ws, {
+            control: desktopControl, watcher: login.watcher, audit, log, desktop, principal: owner, address,
+            canControl: rights.control.allow, staff, messagesPerSecond: config.control.messagesPerSecond,
+            pingIntervalMs: config.limits.pingIntervalMs, closeCodes: ACCESS_CLOSE,
+          });
+        });
+        return;
+      }
+      // With login, input follows the control token: a desktop socket drives only while the
+      // control channel it belongs to holds the token.
+      interactive = false;
+      control = { desktop: desktopControl, connection: decision.viewOnly ? undefined : decision.connection };
     }
     const viewerId = randomUUID();
     const userId = principal?.identity.userId ?? 'anonymous';
@@ -214,10 +240,32 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
         handshakeTimeoutMs: config.limits.handshakeTimeoutMs,
         pingIntervalMs: config.limits.pingIntervalMs,
         desktopName: target.name,
+        ...(control === undefined ? {} : { control: control.desktop.epoch }),
       }, viewerLog);
       viewers.add(viewer);
       viewerLog.info('viewer connected');
       let leftBecause: string | undefined;
+      const controlConnection = control?.connection;
+      const inputSwitch = {
+        grantInput: (epoch: number) => {
+          viewer.grantInput(epoch);
+        },
+        revokeInput: () => {
+          viewer.revokeInput();
+        },
+        close: (message: string) => {
+          leftBecause = message;
+          viewer.close(new GatewayError('GW_ERR_ACCESS_DENIED', message, message, CloseCode.viewRevoked));
+        },
+      };
+      if (control !== undefined && controlConnection !== undefined && principal !== undefined) {
+        if (!control.desktop.attachViewer(controlConnection, principal.sessionId, inputSwitch)) {
+          viewerLog.warn('desktop socket names a control connection that is not this session\'s: it only watches');
+        }
+        viewer.onInputForwarded(() => {
+          control.desktop.input(controlConnection);
+        });
+      }
       if (login !== undefined && principal !== undefined) {
         const desktop = login.access.desktop(target.id);
         if (desktop !== undefined) {
@@ -233,6 +281,7 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
       viewer.onClose((error) => {
         viewers.delete(viewer);
         login?.watcher.remove(viewerId);
+        if (control !== undefined && controlConnection !== undefined) control.desktop.detachViewer(controlConnection, inputSwitch);
         const fields = { stats: viewer.stats, ...(error === undefined ? {} : { code: error.code, err: error.message }) };
         if (error === undefined || error.closeCode === CloseCode.goingAway) viewerLog.info(fields, 'viewer disconnected');
         else viewerLog.warn(fields, 'viewer disconnected with an error');
@@ -273,8 +322,15 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
       for (const viewer of viewers) {
         viewer.close(new GatewayError('GW_ERR_SHUTTING_DOWN', 'gateway shutting down', 'The gateway is restarting; reconnect in a moment.', CloseCode.goingAway));
       }
+      // Control channels (and anything else upgraded) are not HTTP connections any more: close them too.
+      for (const client of wss.clients) client.close(1001, 'The gateway is restarting.');
+      const force = setTimeout(() => {
+        for (const client of wss.clients) client.terminate();
+      }, 2000);
+      force.unref();
       wss.close();
       server.close(() => {
+        clearTimeout(force);
         resolve();
       });
       server.closeAllConnections();
