@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { demoAccount } from '../gateway/src/demo-idp/accounts.js';
 
 /** The few members of a canvas element used here (this program is type-checked without the DOM library). */
 interface CanvasLike {
@@ -63,4 +64,15 @@ export async function waitForPixel(page: Page, x: number, y: number, rgb: number
     await page.waitForTimeout(50);
   }
   throw new Error(`pixel ${x},${y} is #${last.toString(16).padStart(6, '0')}, expected #${rgb.toString(16).padStart(6, '0')}`);
+}
+
+/** Logs a demo account in the way a person does: portal, the provider's form, back to the portal. */
+export async function logInThroughPortal(page: Page, base: string, user: string): Promise<void> {
+  await page.goto(`${base}/`);
+  await page.click('#login');
+  await page.fill('input[name=login]', user);
+  await page.fill('input[name=password]', demoAccount(user).password);
+  await page.click('button[type=submit]:has-text("Log in")');
+  await page.waitForURL(`${base}/`);
+  await page.locator('#who').waitFor();
 }

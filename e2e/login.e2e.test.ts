@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { COLOURS, panelLayout, widgetCentre } from '../gateway/src/demo-desktop/panel.js';
-import { demoAccount } from '../gateway/src/demo-idp/accounts.js';
 import { startLoginRig, type LoginRig } from '../gateway/src/testing/login-rig.js';
-import { ARTIFACTS, clickDesktop, launchChromium, waitConnected, waitForPixel } from './browser.js';
+import { ARTIFACTS, clickDesktop, launchChromium, logInThroughPortal, waitConnected, waitForPixel } from './browser.js';
 
 describe('login, portal and driving in Chromium', () => {
   let rig: LoginRig;
@@ -27,15 +26,7 @@ describe('login, portal and driving in Chromium', () => {
     for (const close of cleanups.reverse()) await close();
   });
 
-  async function logIn(page: Page, user: string): Promise<void> {
-    await page.goto(`${rig.base}/`);
-    await page.click('#login');
-    await page.fill('input[name=login]', user);
-    await page.fill('input[name=password]', demoAccount(user).password);
-    await page.click('button[type=submit]:has-text("Log in")');
-    await page.waitForURL(`${rig.base}/`);
-    await page.locator('#who').waitFor();
-  }
+  const logIn = (page: Page, user: string): Promise<void> => logInThroughPortal(page, rig.base, user);
 
   it('a remote user logs in, acknowledges the instruction and drives the desktop', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

@@ -214,6 +214,37 @@ describe('login, authorization and rights while connected', () => {
     await releaseAndClose(aliceControl);
   });
 
+  it('a staff take-over cuts the holder off at once and releases the Shift the holder still pressed', async () => {
+    const ws = base.replace('http:', 'ws:');
+    const alice = await login('alice.remote');
+    const carol = await login('carol.contact');
+    const aliceControl = await openControlClient(`${ws}/control/bl-demo`, { origin, cookie: alice.cookie });
+    const carolControl = await openControlClient(`${ws}/control/bl-demo`, { origin, cookie: carol.cookie });
+    aliceControl.send({ v: 1, type: 'request', message: '' });
+    await aliceControl.waitForState(s => s.you.holding);
+    const aliceDesktop = await connectWsRfb(`${ws}/desktop/bl-demo?connection=${aliceControl.connection}`, { origin, cookie: alice.cookie });
+    const carolDesktop = await connectWsRfb(`${ws}/desktop/bl-demo?connection=${carolControl.connection}`, { origin, cookie: carol.cookie });
+    const SHIFT = 0xffe1;
+    aliceDesktop.send(keyEvent(true, SHIFT));
+    await desktop.waitForInput(i => i.message.type === 'KeyEvent' && i.message.keysym === SHIFT && i.message.down);
+    const before = desktop.inputs.length;
+    carolControl.send({ v: 1, type: 'take-over', reason: 'test' });
+    await carolControl.waitForState(s => s.you.holding);
+    await desktop.waitForInput(i => i.message.type === 'KeyEvent' && i.message.keysym === SHIFT && !i.message.down);
+    aliceDesktop.send(keyEvent(true, 0x71));
+    aliceDesktop.send(keyEvent(false, 0x71));
+    carolDesktop.send(keyEvent(true, 0x63));
+    carolDesktop.send(keyEvent(false, 0x63));
+    await desktop.waitForInput(i => i.message.type === 'KeyEvent' && i.message.keysym === 0x63 && !i.message.down);
+    const keys = desktop.inputs.slice(before).filter(i => i.message.type === 'KeyEvent').map(i => (i.message as { keysym: number; down: boolean }));
+    assert.deepEqual(keys.map(k => [k.keysym, k.down]), [[SHIFT, false], [0x63, true], [0x63, false]]);
+    assert.ok(await audited('control.transition', r => r.message.includes('take')), 'the take-over is on record');
+    aliceDesktop.ws.close();
+    carolDesktop.ws.close();
+    await releaseAndClose(carolControl);
+    await releaseAndClose(aliceControl);
+  });
+
   it('a driver whose training expires while connected loses control at once, keeps watching, and it is audited', async () => {
     const alice = await login('alice.remote');
     const ws = base.replace('http:', 'ws:');
