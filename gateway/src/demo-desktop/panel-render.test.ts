@@ -98,7 +98,7 @@ const SCENARIO: Step[] = [
   { kind: 'clicks', name: 'openShutter', count: 1 },
   { kind: 'clicks', name: 'jogMinus', count: 2 },
   { kind: 'wait', ms: 100 }, { kind: 'wait', ms: 300 }, { kind: 'wait', ms: 2000 },
-  { kind: 'clicks', name: 'jogPlus', count: 14 },
+  { kind: 'clicks', name: 'jogPlus', count: 16 }, // 12.5 - 2 + 16 = 26.5 mm: past the 25 mm limit, so the interlock trips
   { kind: 'wait', ms: 100 }, { kind: 'wait', ms: 250 },
   { kind: 'clicks', name: 'resetInterlock', count: 1 },
   { kind: 'clicks', name: 'sampleField', count: 1 },

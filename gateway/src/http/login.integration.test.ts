@@ -245,6 +245,27 @@ describe('login, authorization and rights while connected', () => {
     await releaseAndClose(aliceControl);
   });
 
+  it('a holder whose connection drops and comes back within the grace keeps control, with a new epoch', async () => {
+    const ws = base.replace('http:', 'ws:');
+    const mia = await login('mia.mfa');
+    const path = `/api/beamlines/${DEMO_BEAMLINE}/beamtimes/${DEMO_BEAMTIME}/acknowledge`;
+    await api(path, mia.cookie, { method: 'POST', headers: { 'content-type': 'application/json', origin, 'x-csrf-token': mia.csrf }, body: JSON.stringify({ version: DEMO_INSTRUCTION_VERSION }) });
+    const first = await openControlClient(`${ws}/control/bl-demo`, { origin, cookie: mia.cookie });
+    first.send({ v: 1, type: 'request', message: '' });
+    const held = await first.waitForState(s => s.you.holding);
+    first.ws.close(); // the network drops
+    await first.closed;
+    const second = await openControlClient(`${ws}/control/bl-demo`, { origin, cookie: mia.cookie });
+    const back = await second.waitForState(s => s.you.holding);
+    assert.ok(back.epoch > held.epoch, 'a reconnect is a new epoch: the old connection\'s input is stale');
+    const desktopSocket = await connectWsRfb(`${ws}/desktop/bl-demo?connection=${second.connection}`, { origin, cookie: mia.cookie });
+    desktopSocket.send(keyEvent(true, 0x6d));
+    desktopSocket.send(keyEvent(false, 0x6d));
+    await desktop.waitForInput(i => i.message.type === 'KeyEvent' && i.message.keysym === 0x6d && !i.message.down);
+    desktopSocket.ws.close();
+    await releaseAndClose(second);
+  });
+
   it('a driver whose training expires while connected loses control at once, keeps watching, and it is audited', async () => {
     const alice = await login('alice.remote');
     const ws = base.replace('http:', 'ws:');
