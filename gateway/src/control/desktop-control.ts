@@ -109,6 +109,10 @@ export class DesktopControl {
   attachViewer(connection: string, sessionId: string, viewer: InputSwitch): boolean {
     const channel = this.channels.get(connection);
     if (channel?.sessionId !== sessionId) return false;
+    // One desktop socket per control connection: a second one (a reload, a copied URL) replaces the
+    // first, which stops driving, so two sockets never send input under one token.
+    const previous = this.viewers.get(connection);
+    if (previous !== undefined && previous !== viewer) previous.revokeInput();
     this.viewers.set(connection, viewer);
     if (this.state.holder?.connection === connection) viewer.grantInput(this.state.epoch);
     return true;

@@ -209,6 +209,17 @@ describe('login, authorization and rights while connected', () => {
     own.send(keyEvent(false, 0x62));
     await desktop.waitForInput(i => i.message.type === 'KeyEvent' && i.message.keysym === 0x62 && !i.message.down);
     assert.deepEqual(desktop.inputs.slice(before).filter(i => i.message.type === 'KeyEvent').map(i => (i.message as { keysym: number }).keysym), [0x62, 0x62]);
+    // A second desktop socket under the same control connection replaces the first, which stops driving.
+    const second = await connectWsRfb(`${ws}/desktop/bl-demo?connection=${aliceControl.connection}`, { origin, cookie: alice.cookie });
+    const mark = desktop.inputs.length;
+    own.send(keyEvent(true, 0x31));
+    own.send(keyEvent(false, 0x31));
+    second.send(keyEvent(true, 0x32));
+    second.send(keyEvent(false, 0x32));
+    await desktop.waitForInput(i => i.message.type === 'KeyEvent' && i.message.keysym === 0x32 && !i.message.down);
+    await new Promise(r => setTimeout(r, 200)); // proving a negative: time for a stray key on the other upstream connection
+    assert.deepEqual(desktop.inputs.slice(mark).filter(i => i.message.type === 'KeyEvent').map(i => (i.message as { keysym: number }).keysym), [0x32, 0x32]);
+    second.ws.close();
     thief.ws.close();
     own.ws.close();
     await releaseAndClose(aliceControl);
