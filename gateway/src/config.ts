@@ -114,6 +114,8 @@ export const configSchema = z.strictObject({
     tokenKeyFile: z.string().min(1).optional(),
   }).prefault({}),
   userOffice: userOfficeSchema.optional(),
+  /** Per-beamline input policies: a directory of <beamline-id>.yaml files (docs/input-policy.md), hot-reloaded. */
+  inputPolicies: z.strictObject({ directory: z.string().min(1) }).optional(),
   control: z.strictObject({
     /** A holder who sends no input this long loses control (0: never). */
     idleTimeoutMinutes: z.number().min(0).max(24 * 60).default(30),

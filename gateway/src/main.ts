@@ -14,6 +14,7 @@ import { SessionService } from './auth/session-service.js';
 import { configFromArgs } from './cli-args.js';
 import { ConfigError, defaultOrigins, type GatewayConfig } from './config.js';
 import { DesktopControl } from './control/desktop-control.js';
+import { PolicyDirectory } from './input-policy/policy-directory.js';
 import { createGatewayServer, type GatewayServer, type LoginServices } from './http/gateway-server.js';
 import { loadOrCreateTokenKey, readSecretFile } from './secrets.js';
 import { openStore } from './store/store.js';
@@ -71,7 +72,10 @@ export async function startGateway(config: GatewayConfig, log: Logger, clock: ()
     closers.push(() => store.close());
     const audit = new AuditWriter(store.audit, log.child({ part: 'audit' }), clock);
     const login = await startLogin(config, store, audit, log, clock, closers);
-    const gateway = createGatewayServer({ config, log, clientDir: CLIENT_DIR, audit, login, ready: () => store.ping(), clock });
+    const inputPolicies = await startInputPolicies(config, audit, log, closers);
+    const gateway = createGatewayServer({
+      config, log, clientDir: CLIENT_DIR, audit, login, ready: () => store.ping(), clock, inputPolicies,
+    });
     const address = await gateway.listen();
     closers.push(() => gateway.close());
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -90,6 +94,35 @@ export async function startGateway(config: GatewayConfig, log: Logger, clock: ()
     await closeAll();
     throw e;
   }
+}
+
+async function startInputPolicies(
+  config: GatewayConfig, audit: AuditWriter, log: Logger, closers: (() => Promise<void>)[],
+): Promise<PolicyDirectory | undefined> {
+  if (config.inputPolicies === undefined) {
+    log.warn('no inputPolicies directory configured: input is not filtered beyond view-only and the control token');
+    return undefined;
+  }
+  const directory = new PolicyDirectory({ directory: config.inputPolicies.directory });
+  directory.onChange((event) => {
+    if (event.kind === 'loaded') {
+      log.info({ beamline: event.beamline, source: event.source, rules: event.ruleIds.length }, 'input policy loaded');
+      void audit.tryRecord({ code: 'input.policy_loaded', actor: 'system', beamline: event.beamline, message: `input policy of ${event.beamline} loaded from ${event.source}`, details: { rules: [...event.ruleIds] } });
+    } else if (event.kind === 'rejected') {
+      log.error({ beamline: event.beamline, source: event.source, err: event.error }, 'input policy refused; the last good one stays');
+      void audit.tryRecord({ code: 'input.policy_rejected', actor: 'system', beamline: event.beamline, message: `input policy refused, last good kept: ${event.error}` });
+    } else {
+      log.warn({ beamline: event.beamline }, 'input policy file removed: the conservative fallback applies');
+      void audit.tryRecord({ code: 'input.policy_loaded', actor: 'system', beamline: event.beamline, message: `input policy of ${event.beamline} removed: the fallback policy applies` });
+    }
+  });
+  await directory.start();
+  closers.push(() => {
+    directory.close();
+    return Promise.resolve();
+  });
+  log.info({ directory: directory.describe(), beamlines: directory.beamlines() }, 'input policies loaded');
+  return directory;
 }
 
 async function startLogin(

@@ -104,6 +104,11 @@ export class AccessService {
     return decide(toSubject(identity), 'staff', { beamline: desktop.beamline }, now, this.facts).allow;
   }
 
+  /** A view-only beamline: no remote input at all, from anyone. */
+  viewOnlyBeamline(desktop: Desktop): boolean {
+    return this.data.beamlines.find(b => b.id === desktop.beamline)?.mode === 'view-only';
+  }
+
   /** The beamline's option: requests the holder leaves unanswered this long are granted. */
   autoGrantAfterMs(desktop: Desktop): number | undefined {
     const seconds = this.data.beamlines.find(b => b.id === desktop.beamline)?.autoGrantRequestsAfterSeconds;

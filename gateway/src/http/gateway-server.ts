@@ -24,6 +24,8 @@ import { openControlChannel } from './control-channel.js';
 import type { OidcClient } from '../auth/oidc-client.js';
 import type { Principal, SessionService } from '../auth/session-service.js';
 import type { LoginTransactionStore } from '../store/types.js';
+import { BlockAggregator, type BlockRecord } from '../../../policies/src/input-rules.js';
+import type { PolicyDirectory } from '../input-policy/policy-directory.js';
 import { apiRoutes } from './api-routes.js';
 import { authRoutes } from './auth-routes.js';
 import { apiError } from './request-guard.js';
@@ -62,6 +64,8 @@ export interface GatewayDeps {
   readonly login: LoginServices | undefined;
   /** Throws when a dependency (the store) is not usable: /readyz then answers 503. */
   readonly ready: () => Promise<void>;
+  /** The beamlines' input policies; absent: input is not filtered beyond view-only and the control token. */
+  readonly inputPolicies?: PolicyDirectory | undefined;
   readonly clock: () => Date;
 }
 
@@ -77,11 +81,30 @@ interface DenyContext {
 /** WebSocket close codes for a viewer whose rights ended (the page then asks /api/desktops/:id/access why). */
 export const ACCESS_CLOSE = { 'login-ended': CloseCode.loginEnded, 'view-revoked': CloseCode.viewRevoked, 'control-revoked': CloseCode.controlRevoked } as const;
 
-export function createGatewayServer({ config, log, clientDir, audit, login, ready, clock }: GatewayDeps): GatewayServer {
+export function createGatewayServer({ config, log, clientDir, audit, login, ready, clock, inputPolicies }: GatewayDeps): GatewayServer {
   const targets = new Map<string, TargetConfig>(config.targets.map(t => [t.id, t]));
   const viewers = new Set<ViewerProxy>();
   // One pool for all viewers: recycled 256 KiB reads instead of a fresh buffer per read (docs/benchmarks.md).
   const readBuffers = createReadBufferPool();
+  // Blocked input is audited once per burst (per viewer and rule), with a count when the burst ends.
+  const blocks = new BlockAggregator();
+  const blockedBy = new Map<string, { userId: string; target: TargetConfig; address: string; tell: (text: string) => void }>();
+  const recordBlocks = (records: readonly BlockRecord[]): void => {
+    for (const r of records) {
+      const who = blockedBy.get(r.connection);
+      if (who === undefined) continue;
+      if (r.kind === 'first') who.tell(`Blocked: ${r.reason}`);
+      void audit.tryRecord({
+        code: 'input.blocked', actor: who.userId, target: who.target.id, beamline: who.target.beamline, address: who.address,
+        message: r.kind === 'first' ? `input blocked by rule ${r.ruleId}: ${r.reason}` : `${r.count} more inputs blocked by rule ${r.ruleId}`,
+        details: { rule: r.ruleId, viewer: r.connection, ...(r.kind === 'repeated' ? { count: r.count, from: r.from, to: r.to } : {}) },
+      });
+    }
+  };
+  const blockTimer = setInterval(() => {
+    recordBlocks(blocks.flush(Date.now()));
+  }, 1000);
+  blockTimer.unref();
   let shuttingDown = false;
   let origins = new Set(config.allowedOrigins ?? originsOf(config));
   let publicUrl = config.publicUrl ?? '';
@@ -229,6 +252,10 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
       await audit.tryRecord({ code: 'viewer.left', actor: userId, target: target.id, beamline: target.beamline, address, message: 'the browser went away during the checks', details: { viewer: viewerId } });
       return;
     }
+    const desktopHere = login?.access.desktop(target.id);
+    const staffHere = principal !== undefined && desktopHere !== undefined && login !== undefined
+      && login.access.isStaff(principal.identity, desktopHere);
+    const viewOnlyBeamline = (): boolean => desktopHere !== undefined && login !== undefined && login.access.viewOnlyBeamline(desktopHere);
     wss.handleUpgrade(req, socket, head, (ws) => {
       const viewerLog = log.child({ viewer: viewerId, remote, target: target.id, user: userId, interactive });
       const upstream = openUpstream(target, config, readBuffers);
@@ -241,7 +268,23 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
         pingIntervalMs: config.limits.pingIntervalMs,
         desktopName: target.name,
         ...(control === undefined ? {} : { control: control.desktop.epoch }),
+        ...(inputPolicies === undefined ? {} : {
+          inputPolicy: {
+            policy: () => inputPolicies.policy(target.beamline ?? target.id),
+            context: () => ({ staff: staffHere, viewOnlyBeamline: viewOnlyBeamline() }),
+            blocked: (ruleId: string, reason: string) => {
+              recordBlocks(blocks.add({ ruleId, reason, connection: viewerId, at: Date.now() }));
+            },
+          },
+        }),
       }, viewerLog);
+      blockedBy.set(viewerId, {
+        userId, target, address,
+        tell: (text) => {
+          const channel = control?.connection === undefined ? undefined : control.desktop.channelOf(control.connection);
+          channel?.send({ v: 1, type: 'notice', text });
+        },
+      });
       viewers.add(viewer);
       viewerLog.info('viewer connected');
       let leftBecause: string | undefined;
@@ -280,6 +323,8 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
       }
       viewer.onClose((error) => {
         viewers.delete(viewer);
+        recordBlocks(blocks.endConnection(viewerId));
+        blockedBy.delete(viewerId);
         login?.watcher.remove(viewerId);
         if (control !== undefined && controlConnection !== undefined) control.desktop.detachViewer(controlConnection, inputSwitch);
         const fields = { stats: viewer.stats, ...(error === undefined ? {} : { code: error.code, err: error.message }) };
@@ -319,6 +364,7 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
     }),
     close: () => new Promise((resolve) => {
       shuttingDown = true;
+      clearInterval(blockTimer);
       for (const viewer of viewers) {
         viewer.close(new GatewayError('GW_ERR_SHUTTING_DOWN', 'gateway shutting down', 'The gateway is restarting; reconnect in a moment.', CloseCode.goingAway));
       }

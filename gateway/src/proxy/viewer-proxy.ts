@@ -18,6 +18,7 @@ import { Encoding, rewriteEncodings } from '../rfb/encodings.js';
 import { CloseCode, GatewayError, isGatewayError, protocolError } from '../rfb/errors.js';
 import { ServerHandshake, type ServerEffect } from '../rfb/handshake-server.js';
 import { HeldInput } from '../rfb/held-input.js';
+import { createFilterState, filterInput, type CompiledPolicy, type FilterState } from '../../../policies/src/input-rules.js';
 import { gateInput, type ControlEpoch } from './input-gate.js';
 import type { UpstreamConnection } from './upstream-connector.js';
 
@@ -38,6 +39,19 @@ export interface ViewerProxyOptions {
    * Absent (no login, the benchmark): viewOnly alone decides, as before control arbitration.
    */
   readonly control?: ControlEpoch | undefined;
+  /**
+   * The beamline's input policy (denied key combinations, pointer regions, clipboard, resize, rate),
+   * applied to input that passed view-only and the control epoch. Absent: no policy filtering.
+   */
+  readonly inputPolicy?: InputPolicyHook | undefined;
+}
+
+export interface InputPolicyHook {
+  /** The policy in force now (it is hot-reloaded). */
+  readonly policy: () => CompiledPolicy;
+  readonly context: () => { readonly staff: boolean; readonly viewOnlyBeamline: boolean };
+  /** A message was blocked (or changed) by a rule: audit it (aggregated) and tell the person. */
+  readonly blocked: (ruleId: string, reason: string) => void;
 }
 
 export interface ViewerStats {
@@ -50,6 +64,8 @@ export interface ViewerStats {
   droppedWithoutControl: number;
   /** Key and button releases the gateway sent for this connection when control left it. */
   releasesSent: number;
+  /** Of messagesDropped: input a rule of the beamline's input policy blocked. */
+  blockedByPolicy: number;
   /** When the viewer's VNC connection was last paused because the browser did not keep up. */
   pausedSince: number | undefined;
 }
@@ -76,10 +92,11 @@ export class ViewerProxy {
   private readonly inputListeners: (() => void)[] = [];
   /** With control: what this connection's forwarded input holds down, and the epoch it was granted (undefined: none). */
   private readonly held: HeldInput | undefined;
+  private readonly filterState: FilterState = createFilterState();
   private granted: number | undefined;
   readonly stats: ViewerStats = {
     bytesToBrowser: 0, bytesToServer: 0, messagesForwarded: 0, messagesDropped: 0,
-    droppedWithoutControl: 0, releasesSent: 0, pausedSince: undefined,
+    droppedWithoutControl: 0, releasesSent: 0, blockedByPolicy: 0, pausedSince: undefined,
   };
 
   constructor(
@@ -319,6 +336,28 @@ export class ViewerProxy {
       if (decision.allow && control !== undefined) {
         decision = gateInput(this.granted, control, message);
         if (!decision.allow) this.stats.droppedWithoutControl++;
+      }
+      const hook = this.options.inputPolicy;
+      if (decision.allow && hook !== undefined) {
+        const ctx = hook.context();
+        const holder = control === undefined ? !this.options.viewOnly : true; // past the gate: this connection holds control
+        const context = { now: performance.now(), staff: ctx.staff, holder, viewOnlyBeamline: ctx.viewOnlyBeamline };
+        const verdict = filterInput(this.filterState, message, context, hook.policy());
+        if (verdict.ruleId !== undefined) hook.blocked(verdict.ruleId, verdict.reason ?? verdict.ruleId);
+        if (!verdict.forward) {
+          unchanged = false;
+          this.stats.messagesDropped++;
+          this.stats.blockedByPolicy++;
+          continue;
+        }
+        if (verdict.replacement !== undefined) {
+          // The rule removed part of the message (a press inside a denied region): send the rest.
+          out.push(encodeC2S(verdict.replacement));
+          this.held?.forwarded(verdict.replacement);
+          if (MESSAGE_CLASS[verdict.replacement.type] === 'input') input = true;
+          unchanged = false;
+          continue;
+        }
       }
       // RFB allows SetDesktopSize only after the client announced ExtendedDesktopSize. TigerVNC
       // 1.12-1.15 with AcceptSetDesktopSize=1 segfaults on one sent earlier (it answers through

@@ -1,7 +1,7 @@
 // A complete gateway with login for integration and end-to-end tests: the local OpenID Connect
 // provider, the demo desktop, a sample user-office file (rewritable by the test), a SQLite store
 // in a temp dir and the gateway itself, all on 127.0.0.1. close() stops everything.
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,8 @@ export interface LoginRigOptions {
   readonly clock?: () => Date;
   readonly reevaluateSeconds?: number;
   readonly accessTokenTtlSeconds?: number;
+  /** The demo beamline's input policy document (docs/input-policy.md); absent: no input policy. */
+  readonly inputPolicy?: Record<string, unknown>;
 }
 
 async function freePort(): Promise<number> {
@@ -68,6 +70,11 @@ export async function startLoginRig(options: LoginRigOptions = {}): Promise<Logi
       clients: [{ clientId: 'beamgate', clientSecret: 'test-client-secret-0123456789', redirectUris: [`${base}/auth/callback`], postLogoutRedirectUris: [`${base}/`] }],
     });
     closers.push(() => idp.close());
+    const policyDir = join(dir, 'input-policies');
+    if (options.inputPolicy !== undefined) {
+      mkdirSync(policyDir);
+      writeFileSync(join(policyDir, `${DEMO_BEAMLINE}.yaml`), stringify(options.inputPolicy));
+    }
     const config = validateConfig({
       listen: { host: '127.0.0.1', port },
       publicUrl: base,
@@ -75,6 +82,7 @@ export async function startLoginRig(options: LoginRigOptions = {}): Promise<Logi
       oidc: { issuer: idp.issuer, clientId: 'beamgate', clientSecretFile: join(dir, 'client-secret'), allowInsecureHttpIssuer: true },
       userOffice: { file: userOfficeFile },
       policy: { reevaluateSeconds: options.reevaluateSeconds ?? 1 },
+      ...(options.inputPolicy === undefined ? {} : { inputPolicies: { directory: policyDir } }),
       targets: [{ id: 'bl-demo', name: 'BL-DEMO', beamline: DEMO_BEAMLINE, host: '127.0.0.1', port: desktop.port, security: ['vnc'], passwordFile: join(dir, 'vnc-password') }],
     }, 'test');
     const gateway = await startGateway(config, pino({ level: 'silent' }), options.clock);

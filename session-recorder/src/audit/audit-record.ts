@@ -18,6 +18,9 @@ export const AUDIT_CODES = {
   'control.refused': 'a control action was refused (not allowed, not eligible, ...): actor, reason; nothing changed',
   'control.joined': 'a person opened the control channel of a desktop (presence)',
   'control.left': 'a person closed the control channel of a desktop',
+  'input.blocked': 'the beamline\'s input policy blocked input (rule id, person, desktop): the first of a burst, then a count',
+  'input.policy_loaded': 'a beamline input policy was loaded or changed (rule ids in force)',
+  'input.policy_rejected': 'a beamline input policy file was refused (the last good policy stays), with the reason',
   'gateway.started': 'the gateway started',
   'gateway.stopped': 'the gateway stopped (graceful shutdown)',
 } as const;
