@@ -292,6 +292,20 @@ describe('gateway audit of viewers', () => {
       await gw.close();
     }
   });
+
+  it('puts a viewer closed for an unknown message type on record with the error code', async () => {
+    const log = new MemoryAuditLog();
+    const { gw, base } = await startGateway(vnc.port, {}, log);
+    try {
+      const attacker = await connectWsRfb(`${base}/desktop/bl-demo`);
+      attacker.send(Buffer.from([7, 0, 0, 0]));
+      await attacker.closed;
+      const record = await log.waitFor(r => r.code === 'viewer.protocol_error');
+      assert.equal(record.details?.['error'], 'GW_ERR_RFB_UNKNOWN_MESSAGE_TYPE');
+    } finally {
+      await gw.close();
+    }
+  });
 });
 
 describe('gateway backpressure and liveness', () => {

@@ -334,8 +334,16 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
         void audit.tryRecord({
           code: 'viewer.left', actor: userId, target: target.id, beamline: target.beamline, address,
           message: `${principal?.identity.name ?? 'anonymous'} left ${target.name} (${reason})`,
-          details: { viewer: viewerId, bytesToBrowser: viewer.stats.bytesToBrowser },
+          details: { viewer: viewerId, bytesToBrowser: viewer.stats.bytesToBrowser, blockedByPolicy: viewer.stats.blockedByPolicy },
         });
+        // A browser that sent malformed or unknown RFB messages is closed (fail closed) and on record as such.
+        if (error?.code.startsWith('GW_ERR_RFB_') === true) {
+          void audit.tryRecord({
+            code: 'viewer.protocol_error', actor: userId, target: target.id, beamline: target.beamline, address,
+            message: `${principal?.identity.name ?? 'anonymous'} was disconnected from ${target.name}: ${error.code}`,
+            details: { viewer: viewerId, error: error.code, detail: error.message },
+          });
+        }
       });
     });
   };

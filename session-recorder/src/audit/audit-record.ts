@@ -10,6 +10,7 @@ export const AUDIT_CODES = {
   'access.denied': 'a request or desktop connection was refused (origin, session or policy), with the reasons',
   'viewer.joined': 'a viewer connected to a desktop (with address and whether it may drive)',
   'viewer.left': 'a viewer disconnected (with the reason)',
+  'viewer.protocol_error': 'a browser sent a malformed or unknown RFB message and was disconnected (fail closed), with the error code',
   'policy.revoked': 'a connected viewer lost a right it had (training expired, beamtime ended, ...), with the reasons',
   'instruction.acknowledged': 'a person acknowledged a beamline\'s remote-operation instruction (version, beamtime)',
   'useroffice.reloaded': 'user-office data was (re)loaded from its source',
