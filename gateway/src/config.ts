@@ -80,6 +80,10 @@ const limitsSchema = z.strictObject({
   /** A viewer that has read nothing for this long while data waits is disconnected. */
   slowViewerTimeoutMs: z.number().int().min(1000).default(60000),
   pingIntervalMs: z.number().int().min(1000).default(30000),
+  /** Login and callback requests per second per remote address (bursts of three times that). */
+  loginRequestsPerSecond: z.number().min(0.1).max(1000).default(2),
+  /** API requests per second per remote address (bursts of three times that). */
+  apiRequestsPerSecond: z.number().min(1).max(10_000).default(20),
 }).prefault({});
 
 export const configSchema = z.strictObject({

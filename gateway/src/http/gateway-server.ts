@@ -28,6 +28,7 @@ import { BlockAggregator, type BlockRecord } from '../../../policies/src/input-r
 import type { PolicyDirectory } from '../input-policy/policy-directory.js';
 import { apiRoutes } from './api-routes.js';
 import { authRoutes } from './auth-routes.js';
+import { rateLimit, RateLimiter } from './rate-limit.js';
 import { apiError } from './request-guard.js';
 import { securityHeaders } from './security-headers.js';
 import { decideUpgrade } from './upgrade.js';
@@ -135,6 +136,9 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
       apiError(res, 404, 'GW_ERR_BAD_PATH', 'No such API endpoint.');
     });
   } else {
+    // People click; scripts hammer. Login starts and callbacks are dearer (they reach the provider).
+    app.use('/auth', rateLimit(new RateLimiter({ perSecond: config.limits.loginRequestsPerSecond, burst: config.limits.loginRequestsPerSecond * 3 })));
+    app.use('/api', rateLimit(new RateLimiter({ perSecond: config.limits.apiRequestsPerSecond, burst: config.limits.apiRequestsPerSecond * 3 })));
     app.use(authRoutes({
       oidc: login.oidc, sessions: login.sessions, transactions: login.transactions, audit, cookies: login.cookies, allowedOrigins,
       publicUrl: () => publicUrl, maxAgeMs: login.maxAgeMs, log, clock,

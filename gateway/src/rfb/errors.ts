@@ -36,6 +36,7 @@ export const ERROR_CODES = [
   'GW_ERR_CONFLICT',
   'GW_ERR_AUDIT_UNAVAILABLE',
   'GW_ERR_INTERNAL',
+  'GW_ERR_RATE_LIMITED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -82,6 +82,8 @@ export async function startLoginRig(options: LoginRigOptions = {}): Promise<Logi
       oidc: { issuer: idp.issuer, clientId: 'beamgate', clientSecretFile: join(dir, 'client-secret'), allowInsecureHttpIssuer: true },
       userOffice: { file: userOfficeFile },
       policy: { reevaluateSeconds: options.reevaluateSeconds ?? 1 },
+      // Tests log in dozens of times a second from one address; the rate limits have their own tests.
+      limits: { loginRequestsPerSecond: 1000, apiRequestsPerSecond: 1000 },
       ...(options.inputPolicy === undefined ? {} : { inputPolicies: { directory: policyDir } }),
       targets: [{ id: 'bl-demo', name: 'BL-DEMO', beamline: DEMO_BEAMLINE, host: '127.0.0.1', port: desktop.port, security: ['vnc'], passwordFile: join(dir, 'vnc-password') }],
     }, 'test');
