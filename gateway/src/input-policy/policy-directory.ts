@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fallbackPolicy } from '../../../policies/src/input-policy.js';
 import { compilePolicy, type CompiledPolicy } from '../../../policies/src/input-rules.js';
 import { watchDirectoryWithFs, type WatchDirectory } from '../user-office/file-source.js';
-import { realSchedule, type Schedule } from '../user-office/source.js';
+import { realSchedule, SourceListeners, type Schedule } from '../user-office/source.js';
 import { beamlineOfFileName, InputPolicyError, parseInputPolicy } from './load.js';
 
 export type PolicyEvent =
@@ -51,7 +51,7 @@ export class PolicyDirectory {
   private readonly pollMs: number;
   private readonly schedule: Schedule;
   private readonly watchDirectory: WatchDirectory;
-  private readonly listeners = new Set<PolicyListener>();
+  private readonly listeners = new SourceListeners<PolicyEvent>('input policy');
   /** By beamline id. */
   private readonly files = new Map<string, FileState>();
   private readonly fallbacks = new Map<string, CompiledPolicy>();
@@ -121,13 +121,7 @@ export class PolicyDirectory {
 
   /** Every load, refusal and removal from now on; returns a function that unsubscribes. */
   onChange(listener: PolicyListener): () => void {
-    const entry: PolicyListener = (event) => {
-      listener(event);
-    };
-    this.listeners.add(entry);
-    return () => {
-      this.listeners.delete(entry);
-    };
+    return this.listeners.add(listener);
   }
 
   describe(): string {
@@ -270,16 +264,6 @@ export class PolicyDirectory {
   }
 
   private emit(event: PolicyEvent): void {
-    if (this.closed) return;
-    const errors: unknown[] = [];
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(event);
-      } catch (e) {
-        errors.push(e);
-      }
-    }
-    if (errors.length === 1) throw errors[0];
-    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} input policy listeners failed`);
+    if (!this.closed) this.listeners.emit(event);
   }
 }

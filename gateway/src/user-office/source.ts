@@ -79,12 +79,15 @@ export const realSchedule: Schedule = (callback, ms) => {
  * The listeners of one source. Every listener sees every event even when an earlier one throws;
  * the errors are then thrown together, as EventEmitter would throw the first.
  */
-export class SourceListeners {
-  private readonly listeners = new Set<SourceListener>();
+export class SourceListeners<E = SourceEvent> {
+  private readonly listeners = new Set<(event: E) => void>();
 
-  add(listener: SourceListener): () => void {
+  /** `what` names the source in the error thrown when several listeners fail. */
+  constructor(private readonly what = 'user-office') {}
+
+  add(listener: (event: E) => void): () => void {
     // A wrapper, so the same function added twice is called twice and unsubscribes once.
-    const entry: SourceListener = (event) => {
+    const entry = (event: E): void => {
       listener(event);
     };
     this.listeners.add(entry);
@@ -93,7 +96,7 @@ export class SourceListeners {
     };
   }
 
-  emit(event: SourceEvent): void {
+  emit(event: E): void {
     const errors: unknown[] = [];
     for (const listener of [...this.listeners]) {
       try {
@@ -103,7 +106,7 @@ export class SourceListeners {
       }
     }
     if (errors.length === 1) throw errors[0];
-    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} user-office listeners failed`);
+    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} ${this.what} listeners failed`);
   }
 }
 
