@@ -6,7 +6,6 @@
 // Usage: node dist/bench/control-latency.js [viewers=100] [changes=50]
 import { startLoginRig } from '../gateway/src/testing/login-rig.js';
 import { openControlClient, type ControlClient } from '../gateway/src/testing/control-client.js';
-import { DEMO_BEAMLINE, DEMO_BEAMTIME, DEMO_INSTRUCTION_VERSION } from '../gateway/src/demo-idp/sample-user-office.js';
 
 const viewers = Number(process.argv[2] ?? 100);
 const changes = Number(process.argv[3] ?? 50);
@@ -21,10 +20,7 @@ async function main(): Promise<void> {
     const ws = rig.base.replace('http:', 'ws:');
     const headers = (cookie: string): Record<string, string> => ({ origin: rig.base, cookie });
     const alice = await rig.login('alice.remote');
-    await fetch(`${rig.base}/api/beamlines/${DEMO_BEAMLINE}/beamtimes/${DEMO_BEAMTIME}/acknowledge`, {
-      method: 'POST', headers: { ...headers(alice.cookie), 'content-type': 'application/json', 'x-csrf-token': alice.csrf },
-      body: JSON.stringify({ version: DEMO_INSTRUCTION_VERSION }),
-    });
+    await rig.acknowledgeInstruction(alice);
     const carol = await rig.login('carol.contact');
     const sam = await rig.login('sam.safety');
     const driver = await openControlClient(`${ws}/control/bl-demo`, headers(alice.cookie));

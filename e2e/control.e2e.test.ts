@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { COLOURS, panelLayout, widgetCentre } from '../gateway/src/demo-desktop/panel.js';
-import { DEMO_BEAMLINE, DEMO_BEAMTIME, DEMO_INSTRUCTION_VERSION } from '../gateway/src/demo-idp/sample-user-office.js';
 import { startLoginRig, type LoginRig } from '../gateway/src/testing/login-rig.js';
 import { ARTIFACTS, clickDesktop, launchChromium, logInThroughPortal, waitConnected, waitForPixel } from './browser.js';
 
@@ -22,14 +21,7 @@ describe('passing control between people in Chromium', () => {
     rig = await startLoginRig();
     cleanups.push(() => rig.close());
     // The remote users have read the instruction (the portal test covers doing it in the page).
-    for (const user of ['alice.remote', 'mia.mfa']) {
-      const { cookie, csrf } = await rig.login(user);
-      const res = await fetch(`${rig.base}/api/beamlines/${DEMO_BEAMLINE}/beamtimes/${DEMO_BEAMTIME}/acknowledge`, {
-        method: 'POST', headers: { cookie, origin: rig.base, 'x-csrf-token': csrf, 'content-type': 'application/json' },
-        body: JSON.stringify({ version: DEMO_INSTRUCTION_VERSION }),
-      });
-      assert.equal(res.status, 200);
-    }
+    for (const user of ['alice.remote', 'mia.mfa']) await rig.acknowledgeInstruction(await rig.login(user));
     browser = await launchChromium();
     cleanups.push(() => browser.close());
   });

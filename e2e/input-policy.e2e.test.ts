@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { panelLayout, widgetCentre } from '../gateway/src/demo-desktop/panel.js';
-import { DEMO_BEAMLINE, DEMO_BEAMTIME, DEMO_INSTRUCTION_VERSION } from '../gateway/src/demo-idp/sample-user-office.js';
+import { DEMO_BEAMLINE } from '../gateway/src/demo-idp/sample-user-office.js';
 import { startLoginRig, type LoginRig } from '../gateway/src/testing/login-rig.js';
 import { ARTIFACTS, clickDesktop, launchChromium, logInThroughPortal, waitConnected } from './browser.js';
 
@@ -24,12 +24,7 @@ describe('input policy in Chromium', () => {
       },
     });
     cleanups.push(() => rig.close());
-    const { cookie, csrf } = await rig.login('alice.remote');
-    const res = await fetch(`${rig.base}/api/beamlines/${DEMO_BEAMLINE}/beamtimes/${DEMO_BEAMTIME}/acknowledge`, {
-      method: 'POST', headers: { cookie, origin: rig.base, 'x-csrf-token': csrf, 'content-type': 'application/json' },
-      body: JSON.stringify({ version: DEMO_INSTRUCTION_VERSION }),
-    });
-    assert.equal(res.status, 200);
+    await rig.acknowledgeInstruction(await rig.login('alice.remote'));
     browser = await launchChromium();
     cleanups.push(() => browser.close());
   });

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { panelLayout, widgetCentre } from '../demo-desktop/panel.js';
-import { DEMO_BEAMLINE, DEMO_BEAMTIME, DEMO_INSTRUCTION_VERSION } from '../demo-idp/sample-user-office.js';
+import { DEMO_BEAMLINE } from '../demo-idp/sample-user-office.js';
 import { keyEvent, pointerEvent, qemuExtendedKeyEvent } from '../rfb/c2s-encode.js';
 import { openControlClient } from '../testing/control-client.js';
 import { startLoginRig, type LoginRig } from '../testing/login-rig.js';
@@ -35,11 +35,7 @@ describe('input policy through the gateway', () => {
     const { base, desktop } = rig;
     const ws = base.replace('http:', 'ws:');
     const alice = await rig.login('alice.remote');
-    const ack = await fetch(`${base}/api/beamlines/${DEMO_BEAMLINE}/beamtimes/${DEMO_BEAMTIME}/acknowledge`, {
-      method: 'POST', headers: { cookie: alice.cookie, origin: base, 'x-csrf-token': alice.csrf, 'content-type': 'application/json' },
-      body: JSON.stringify({ version: DEMO_INSTRUCTION_VERSION }),
-    });
-    assert.equal(ack.status, 200);
+    await rig.acknowledgeInstruction(alice);
     const control = await openControlClient(`${ws}/control/bl-demo`, { origin: base, cookie: alice.cookie });
     control.send({ v: 1, type: 'request', message: '' });
     await control.waitForState(s => s.you.holding);

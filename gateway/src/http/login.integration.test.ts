@@ -259,8 +259,7 @@ describe('login, authorization and rights while connected', () => {
   it('a holder whose connection drops and comes back within the grace keeps control, with a new epoch', async () => {
     const ws = base.replace('http:', 'ws:');
     const mia = await login('mia.mfa');
-    const path = `/api/beamlines/${DEMO_BEAMLINE}/beamtimes/${DEMO_BEAMTIME}/acknowledge`;
-    await api(path, mia.cookie, { method: 'POST', headers: { 'content-type': 'application/json', origin, 'x-csrf-token': mia.csrf }, body: JSON.stringify({ version: DEMO_INSTRUCTION_VERSION }) });
+    await rig.acknowledgeInstruction(mia);
     const first = await openControlClient(`${ws}/control/bl-demo`, { origin, cookie: mia.cookie });
     first.send({ v: 1, type: 'request', message: '' });
     const held = await first.waitForState(s => s.you.holding);

@@ -11,7 +11,7 @@ import { validateConfig } from '../config.js';
 import { startDemoDesktop, type DemoDesktop } from '../demo-desktop/rfb-server.js';
 import { demoAccount } from '../demo-idp/accounts.js';
 import { startDemoIdentityProvider, type DemoIdentityProvider } from '../demo-idp/identity-provider.js';
-import { DEMO_BEAMLINE, sampleUserOffice } from '../demo-idp/sample-user-office.js';
+import { DEMO_BEAMLINE, DEMO_BEAMTIME, DEMO_INSTRUCTION_VERSION, sampleUserOffice } from '../demo-idp/sample-user-office.js';
 import { startGateway, type RunningGateway } from '../main.js';
 import { oidcLogin } from './oidc-login.js';
 
@@ -26,6 +26,8 @@ export interface LoginRig {
   writeUserOffice(doc: unknown): void;
   /** Logs a demo account in without a browser: its session cookie header and CSRF token. */
   login(user: string): Promise<{ cookie: string; csrf: string }>;
+  /** The person acknowledges the demo beamline's current instruction for the demo beamtime (rejects unless 200). */
+  acknowledgeInstruction(session: { cookie: string; csrf: string }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -103,6 +105,13 @@ export async function startLoginRig(options: LoginRigOptions = {}): Promise<Logi
         const cookie = `beamgate-session=${value}`;
         const me = await (await fetch(`${base}/api/me`, { headers: { cookie } })).json() as { csrfToken: string };
         return { cookie, csrf: me.csrfToken };
+      },
+      acknowledgeInstruction: async ({ cookie, csrf }) => {
+        const res = await fetch(`${base}/api/beamlines/${DEMO_BEAMLINE}/beamtimes/${DEMO_BEAMTIME}/acknowledge`, {
+          method: 'POST', headers: { cookie, origin: base, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+          body: JSON.stringify({ version: DEMO_INSTRUCTION_VERSION }),
+        });
+        if (res.status !== 200) throw new Error(`acknowledging the instruction failed: HTTP ${res.status} ${await res.text()}`);
       },
     };
   } catch (e) {
