@@ -22,7 +22,7 @@ import {
 import { DEFAULT_FRAMER_LIMITS } from '../rfb/c2s-framer.js';
 import type { C2SMessage } from '../rfb/c2s-messages.js';
 import { Encoding } from '../rfb/encodings.js';
-import { connectWsRfb, type WsRfbClient } from '../testing/ws-rfb-client.js';
+import { connectWsRfb, pictureBarrier, type WsRfbClient } from '../testing/ws-rfb-client.js';
 import { ControlEpoch } from './input-gate.js';
 import { connectUpstream } from './upstream-connector.js';
 import { ViewerProxy } from './viewer-proxy.js';
@@ -132,13 +132,6 @@ class Rig {
   }
 }
 
-/** Resolves once the desktop has answered a 1x1 picture request sent after everything this participant sent before. */
-async function barrier(p: Participant): Promise<void> {
-  const have = p.client.received();
-  p.client.send(framebufferUpdateRequest(false, 0, 0, 1, 1));
-  await p.client.waitForBytes(have + 4 + 12 + 4, 5000); // FramebufferUpdate header, one rectangle, one 32-bit pixel
-}
-
 /** One message of each input type (the pointer only moves: no click on the panel). */
 function everyInput(tag: number): Uint8Array {
   return Buffer.concat([
@@ -166,7 +159,7 @@ describe('control epochs: two viewers on the demo desktop', () => {
     const [a, b] = [await rig.join(), await rig.join()];
     a.client.send(everyInput(0));
     b.client.send(everyInput(1));
-    await Promise.all([barrier(a), barrier(b)]);
+    await Promise.all([pictureBarrier(a.client), pictureBarrier(b.client)]);
     assert.deepEqual([rig.inputsOf(a), rig.inputsOf(b)], [[], []]);
     assert.equal(a.viewer.stats.droppedWithoutControl, EVERY_INPUT_TYPES.length);
     assert.equal(b.viewer.stats.messagesDropped, EVERY_INPUT_TYPES.length);
@@ -182,7 +175,7 @@ describe('control epochs: two viewers on the demo desktop', () => {
     rig.moveControl(undefined, a);
     a.client.send(Buffer.concat([keyEvent(true, 0x61), keyEvent(false, 0x61)]));
     b.client.send(Buffer.concat([keyEvent(true, 0x62), keyEvent(false, 0x62), qemuExtendedKeyEvent(true, 0x63, 0x2e)]));
-    await Promise.all([barrier(a), barrier(b)]);
+    await Promise.all([pictureBarrier(a.client), pictureBarrier(b.client)]);
     assert.deepEqual(rig.inputsOf(a), [{ type: 'KeyEvent', down: true, keysym: 0x61 }, { type: 'KeyEvent', down: false, keysym: 0x61 }]);
     assert.deepEqual(rig.inputsOf(b), []);
     assert.deepEqual(activity, { a: 1, b: 0 });
@@ -195,13 +188,13 @@ describe('control epochs: two viewers on the demo desktop', () => {
     const [a, b] = [await rig.join(), await rig.join()];
     rig.moveControl(undefined, a);
     a.client.send(everyInput(0));
-    await barrier(a);
+    await pictureBarrier(a.client);
     assert.deepEqual(typesOf(rig.inputsOf(a)), EVERY_INPUT_TYPES, 'the holder\'s input of every type arrives (so the next check can fail)');
 
     rig.moveControl(a, b);
     a.client.send(everyInput(2));
     b.client.send(everyInput(1));
-    await Promise.all([barrier(a), barrier(b)]);
+    await Promise.all([pictureBarrier(a.client), pictureBarrier(b.client)]);
     assert.deepEqual(typesOf(rig.inputsOf(a)), EVERY_INPUT_TYPES, 'nothing more from the old holder');
     assert.deepEqual(typesOf(rig.inputsOf(b)), EVERY_INPUT_TYPES);
     assert.equal(a.viewer.stats.droppedWithoutControl, EVERY_INPUT_TYPES.length);
@@ -217,7 +210,7 @@ describe('control epochs: two viewers on the demo desktop', () => {
     const epoch = rig.moveControl(undefined, a);
     rig.control.advance(epoch + 1, 'staff');
     a.client.send(everyInput(0));
-    await barrier(a);
+    await pictureBarrier(a.client);
     assert.deepEqual(rig.inputsOf(a), []);
     assert.equal(a.viewer.grantedEpoch, epoch, 'the proxy still believes it drives; the epoch alone stopped it');
     rig.moveControl(a, undefined);
@@ -231,11 +224,11 @@ describe('control epochs: two viewers on the demo desktop', () => {
     a.client.send(Buffer.concat([
       qemuExtendedKeyEvent(true, SHIFT_L, XT_SHIFT_L), keyEvent(true, SHIFT_R), pointerEvent(0, 100, 200), pointerEvent(1, 100, 200),
     ]));
-    await barrier(a);
+    await pictureBarrier(a.client);
     assert.equal(rig.inputsOf(a).length, 4);
 
     rig.moveControl(a, b);
-    await barrier(a);
+    await pictureBarrier(a.client);
     assert.deepEqual(rig.inputsOf(a).slice(4), [
       { type: 'PointerEvent', buttonMask: 0, x: 100, y: 200 },
       { type: 'KeyEvent', down: false, keysym: SHIFT_R },
@@ -245,15 +238,15 @@ describe('control epochs: two viewers on the demo desktop', () => {
     // The old holder letting go now changes nothing: its releases are input like any other.
     a.client.send(Buffer.concat([qemuExtendedKeyEvent(false, SHIFT_L, XT_SHIFT_L), pointerEvent(0, 100, 200)]));
     b.client.send(keyEvent(true, 0x7a));
-    await Promise.all([barrier(a), barrier(b)]);
+    await Promise.all([pictureBarrier(a.client), pictureBarrier(b.client)]);
     assert.equal(rig.inputsOf(a).length, 7);
     assert.deepEqual(rig.inputsOf(b), [{ type: 'KeyEvent', down: true, keysym: 0x7a }]);
 
     rig.moveControl(b, a);
-    await barrier(b);
+    await pictureBarrier(b.client);
     assert.deepEqual(rig.inputsOf(b).slice(1), [{ type: 'KeyEvent', down: false, keysym: 0x7a }], 'the new holder\'s key is released in turn');
     rig.moveControl(a, undefined);
-    await barrier(a);
+    await pictureBarrier(a.client);
     assert.equal(rig.inputsOf(a).length, 7, 'nothing held, nothing released');
     a.client.ws.terminate();
     b.client.ws.terminate();
@@ -263,7 +256,7 @@ describe('control epochs: two viewers on the demo desktop', () => {
     const a = await rig.join();
     rig.moveControl(undefined, a);
     a.client.send(Buffer.concat([qemuExtendedKeyEvent(true, SHIFT_L, XT_SHIFT_L), pointerEvent(1, 40, 50)]));
-    await barrier(a);
+    await pictureBarrier(a.client);
     a.client.ws.close();
     const { desktop } = rig.need();
     await desktop.waitForInput(i => i.connection === a.desktopConnection && i.message.type === 'QemuExtendedKeyEvent' && !i.message.down, 5000);
@@ -288,7 +281,7 @@ describe('control epochs: releases while the old holder\'s connection is paused 
     const a = await rig.join();
     rig.moveControl(undefined, a);
     a.client.send(keyEvent(true, SHIFT_L));
-    await barrier(a);
+    await pictureBarrier(a.client);
     // The browser stops reading; full-screen pictures (3 MiB each) fill its socket and the
     // gateway pauses this viewer's VNC connection.
     a.client.socket.pause();
@@ -319,14 +312,14 @@ describe('without a ControlEpoch (no login): the viewOnly flag alone decides, as
   it('forwards an interactive viewer\'s input without any grant, and refuses grantInput with what to do', async () => {
     const a = await rig.join();
     a.client.send(everyInput(0));
-    await barrier(a);
+    await pictureBarrier(a.client);
     assert.deepEqual(typesOf(rig.inputsOf(a)), EVERY_INPUT_TYPES);
     assert.throws(() => {
       a.viewer.grantInput(1);
     }, /grantInput on a viewer created without a ControlEpoch: pass options.control/);
     a.viewer.revokeInput(); // nothing to release, nothing changes
     a.client.send(keyEvent(true, 0x61));
-    await barrier(a);
+    await pictureBarrier(a.client);
     assert.equal(rig.inputsOf(a).length, EVERY_INPUT_TYPES.length + 1);
     assert.equal(a.viewer.stats.droppedWithoutControl, 0);
     a.client.ws.terminate();

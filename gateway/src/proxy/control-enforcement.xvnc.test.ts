@@ -19,14 +19,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
-import { framebufferUpdateRequest, keyEvent, pointerEvent, qemuExtendedKeyEvent, setEncodings, setPixelFormat } from '../rfb/c2s-encode.js';
+import { keyEvent, pointerEvent, qemuExtendedKeyEvent, setEncodings, setPixelFormat } from '../rfb/c2s-encode.js';
 import { DEFAULT_FRAMER_LIMITS } from '../rfb/c2s-framer.js';
 import { Encoding } from '../rfb/encodings.js';
 import { RGB888_LE } from '../rfb/pixel-format.js';
 import {
   kioskToolsMissingMessage, startKioskDesktop, waitForInput, xvncAvailable, type InputRecord, type KioskDesktop,
 } from '../testing/kiosk-fixture.js';
-import { connectWsRfb, type WsRfbClient } from '../testing/ws-rfb-client.js';
+import { connectWsRfb, pictureBarrier, type WsRfbClient } from '../testing/ws-rfb-client.js';
+import { within } from '../testing/within.js';
 import { ControlEpoch } from './input-gate.js';
 import { connectUpstream } from './upstream-connector.js';
 import { ViewerProxy } from './viewer-proxy.js';
@@ -58,19 +59,6 @@ const clicked = (x: number, y: number): InputRecord[] => [button(true, x, y), bu
 /** The log as two streams, each in X's order: key events and button events. */
 function byKind(log: readonly InputRecord[]): { keys: InputRecord[]; buttons: InputRecord[] } {
   return { keys: log.filter(r => r.kind === 'key'), buttons: log.filter(r => r.kind === 'button') };
-}
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        reject(new Error(`${what}: not within ${ms} ms`));
-      }, ms);
-    })]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 // ---- a minimal gateway whose viewers share one ControlEpoch
@@ -128,7 +116,7 @@ class Rig {
     this.clients.push(client);
     const viewer = this.viewers.at(-1);
     assert.ok(viewer !== undefined);
-    // Raw only: the answer to a 1x1 picture request is then exactly 20 bytes (see barrier).
+    // Raw only: the answer to a 1x1 picture request is then exactly 20 bytes (see pictureBarrier).
     client.send(Buffer.concat([setPixelFormat(RGB888_LE), setEncodings([Encoding.Raw])]));
     return { client, viewer, name };
   }
@@ -152,13 +140,6 @@ class Rig {
     }
     await this.desktop?.stop();
   }
-}
-
-/** Resolves once Xvnc has answered a 1x1 picture request sent after everything this participant sent before. */
-async function barrier(p: Participant): Promise<void> {
-  const have = p.client.received();
-  p.client.send(framebufferUpdateRequest(false, 0, 0, 1, 1));
-  await p.client.waitForBytes(have + 4 + 12 + 4, 5000); // FramebufferUpdate header, one Raw rectangle, one 32-bit pixel
 }
 
 /** Waits until xev has seen `count` events since `from`, and returns those. */
@@ -187,13 +168,13 @@ describe('control moves on a real Xvnc: no stuck Shift or button, no input from 
       const from = (await desktop.inputLog()).length;
       rig.moveControl(undefined, holder);
       holder.client.send(form === 'KeyEvent' ? keyDown('Shift_L') : qemuDown('Shift_L'));
-      await barrier(holder);
+      await pictureBarrier(holder.client);
       assert.deepEqual(await inputSince(desktop, from, 1), [pressed('Shift_L')], 'X sees Shift pressed');
 
       rig.moveControl(holder, next);
       assert.deepEqual(await inputSince(desktop, from, 2), [pressed('Shift_L'), pressed('Shift_L', false)], 'X sees Shift released');
       holder.client.send(Buffer.concat([tapKey('q'), tapQemuKey('w'), click(300, 200)]));
-      await barrier(holder);
+      await pictureBarrier(holder.client);
       // The new holder's 'a' and click are the markers: sent after everything above. A plain 'a'
       // (not 'A', and no modifier Xvnc would have had to fake) shows that no Shift is stuck.
       next.client.send(Buffer.concat([tapKey('a'), click(120, 90)]));
@@ -201,7 +182,7 @@ describe('control moves on a real Xvnc: no stuck Shift or button, no input from 
         keys: [pressed('Shift_L'), pressed('Shift_L', false), ...keyTapped('a')],
         buttons: clicked(120, 90),
       }, 'nothing of the old holder\'s q, w or click arrived');
-      await barrier(next);
+      await pictureBarrier(next.client);
       assert.equal((await desktop.inputLog()).length, from + 6, 'and nothing else');
       assert.equal(holder.viewer.stats.droppedWithoutControl, 7);
       rig.moveControl(next, undefined);
@@ -216,11 +197,11 @@ describe('control moves on a real Xvnc: no stuck Shift or button, no input from 
     const from = (await desktop.inputLog()).length;
     rig.moveControl(undefined, holder);
     holder.client.send(Buffer.concat([pointerEvent(0, 300, 200), pointerEvent(1, 300, 200)]));
-    await barrier(holder);
+    await pictureBarrier(holder.client);
     assert.deepEqual(await inputSince(desktop, from, 1), [button(true, 300, 200)]);
 
     rig.moveControl(holder, next);
-    await barrier(holder); // Xvnc has the release before the new holder's click (two connections, no order between them otherwise)
+    await pictureBarrier(holder.client); // Xvnc has the release before the new holder's click (two connections, no order between them otherwise)
     // Xvnc ignores every other connection's pointer while one holds a button: this click gets
     // through only because the old holder's button was released (on the old holder's connection).
     next.client.send(click(120, 90));

@@ -24,6 +24,7 @@ import {
   kioskToolsMissingMessage, startKioskDesktop, waitForInput, xvncAvailable, type InputRecord, type KioskDesktop, type KioskDesktopOptions,
 } from '../testing/kiosk-fixture.js';
 import { connectWsRfb, tryConnectWsRfb, type WsRfbClient } from '../testing/ws-rfb-client.js';
+import { within } from '../testing/within.js';
 
 // ---- keys: X keysym, PC/XT set-1 scancode, and the X keycode xev reports (us layout, evdev)
 const KEYS = {
@@ -56,19 +57,6 @@ const clicked = (x: number, y: number): InputRecord[] => [
 ];
 
 // ---- bounded waiting
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        reject(new Error(`${what}: not within ${ms} ms`));
-      }, ms);
-    })]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;

@@ -11,12 +11,12 @@ import pino from 'pino';
 import { WebSocketServer } from 'ws';
 import { beamlineInputPolicySchema } from '../../../policies/src/input-policy.js';
 import { compilePolicy } from '../../../policies/src/input-rules.js';
-import { framebufferUpdateRequest, keyEvent, pointerEvent, qemuExtendedKeyEvent, setEncodings, setPixelFormat } from '../rfb/c2s-encode.js';
+import { keyEvent, pointerEvent, qemuExtendedKeyEvent, setEncodings, setPixelFormat } from '../rfb/c2s-encode.js';
 import { DEFAULT_FRAMER_LIMITS } from '../rfb/c2s-framer.js';
 import { Encoding } from '../rfb/encodings.js';
 import { RGB888_LE } from '../rfb/pixel-format.js';
 import { kioskToolsMissingMessage, startKioskDesktop, waitForInput, xvncAvailable, type KioskDesktop } from '../testing/kiosk-fixture.js';
-import { connectWsRfb, type WsRfbClient } from '../testing/ws-rfb-client.js';
+import { connectWsRfb, pictureBarrier, type WsRfbClient } from '../testing/ws-rfb-client.js';
 import { connectUpstream } from './upstream-connector.js';
 import { ViewerProxy } from './viewer-proxy.js';
 
@@ -103,9 +103,7 @@ describe('input policy on a real Xvnc: denied input never reaches X', () => {
     client.send(Buffer.concat([pointerEvent(0, 100, 300), pointerEvent(1, 100, 300), pointerEvent(0, 100, 300)])); // outside
     client.send(combo('qemu', ['a']));
     // Everything above was handled by Xvnc once it answers this picture request.
-    const have = client.received();
-    client.send(framebufferUpdateRequest(false, 0, 0, 1, 1));
-    await client.waitForBytes(have + 20, 5000);
+    await pictureBarrier(client);
     // X orders key and button events each in itself, not against each other: wait for both ends.
     const done = (l: readonly { kind: string; down: boolean; keysym?: string }[]): boolean =>
       l.some(r => r.kind === 'key' && r.keysym === 'a' && !r.down) && l.some(r => r.kind === 'button' && !r.down);

@@ -3,6 +3,7 @@
 // the server sends. Test-only.
 import { connect as netConnect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
+import { framebufferUpdateRequest } from '../rfb/c2s-encode.js';
 import { UpstreamHandshake } from '../rfb/handshake-upstream.js';
 import type { GatewayError } from '../rfb/errors.js';
 import type { ServerInit } from '../rfb/server-init.js';
@@ -104,4 +105,16 @@ export function tryConnectWsRfb(url: string, headers: Record<string, string> = {
       });
     }
   });
+}
+
+/**
+ * Resolves once the VNC server has answered a 1x1 picture request sent after everything this
+ * client sent before: the server handles one connection's messages in order, so by then it has
+ * acted on all of them. Needs Raw encoding and a 32-bit pixel format (the answer is then exactly
+ * a FramebufferUpdate header, one rectangle header and one pixel).
+ */
+export async function pictureBarrier(client: WsRfbClient, timeoutMs = 5000): Promise<void> {
+  const have = client.received();
+  client.send(framebufferUpdateRequest(false, 0, 0, 1, 1));
+  await client.waitForBytes(have + 4 + 12 + 4, timeoutMs);
 }
