@@ -106,7 +106,7 @@ export class AccessService {
 
   /** A view-only beamline: no remote input at all, from anyone. */
   viewOnlyBeamline(desktop: Desktop): boolean {
-    return this.data.beamlines.find(b => b.id === desktop.beamline)?.mode === 'view-only';
+    return this.facts.beamlines.get(desktop.beamline)?.mode === 'view-only';
   }
 
   /** The beamline's option: requests the holder leaves unanswered this long are granted. */

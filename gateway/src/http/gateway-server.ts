@@ -17,7 +17,7 @@ import { ViewerProxy } from '../proxy/viewer-proxy.js';
 import { CloseCode, GatewayError, upstreamError } from '../rfb/errors.js';
 import { AuditUnavailableError, type AuditWriter } from '../audit/audit-writer.js';
 import { messageOf, type AccessWatcher } from '../access/access-watcher.js';
-import type { AccessService } from '../access/access-service.js';
+import type { AccessService, Desktop } from '../access/access-service.js';
 import { readSessionCookie, type CookiePolicy } from '../auth/cookies.js';
 import type { DesktopControl } from '../control/desktop-control.js';
 import { openControlChannel } from './control-channel.js';
@@ -206,13 +206,15 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
     let interactive = !decision.viewOnly;
     let principal: Principal | undefined;
     let control: { desktop: DesktopControl; connection: string | undefined } | undefined;
+    let desktop: Desktop | undefined; // with login: the target as the policy knows it
+    let staff = false; // a local contact of the desktop's beamline
     if (login !== undefined) {
       principal = await login.sessions.resolve(readSessionCookie(login.cookies, req.headers.cookie));
       if (principal === undefined) {
         await deny(401, 'GW_ERR_LOGIN_REQUIRED', 'no valid login session', 'Log in first.', { target: target.id });
         return;
       }
-      const desktop = login.access.desktop(target.id);
+      desktop = login.access.desktop(target.id);
       if (desktop === undefined) return;
       const rights = login.access.rights(principal.identity, desktop, clock());
       if (!rights.view.allow) {
@@ -223,12 +225,13 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
       }
       const desktopControl = login.controls.get(target.id);
       if (desktopControl === undefined) return;
+      staff = login.access.isStaff(principal.identity, desktop);
       if (decision.kind === 'control') {
         const owner = principal;
-        const staff = login.access.isStaff(owner.identity, desktop);
+        const channelDesktop = desktop;
         wss.handleUpgrade(req, socket, head, (ws) => {
           openControlChannel(ws, {
-            control: desktopControl, watcher: login.watcher, audit, log, desktop, principal: owner, address,
+            control: desktopControl, watcher: login.watcher, audit, log, desktop: channelDesktop, principal: owner, address,
             canControl: rights.control.allow, staff, messagesPerSecond: config.control.messagesPerSecond,
             pingIntervalMs: config.limits.pingIntervalMs, closeCodes: ACCESS_CLOSE,
           });
@@ -256,10 +259,10 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
       await audit.tryRecord({ code: 'viewer.left', actor: userId, target: target.id, beamline: target.beamline, address, message: 'the browser went away during the checks', details: { viewer: viewerId } });
       return;
     }
-    const desktopHere = login?.access.desktop(target.id);
-    const staffHere = principal !== undefined && desktopHere !== undefined && login !== undefined
-      && login.access.isStaff(principal.identity, desktopHere);
-    const viewOnlyBeamline = (): boolean => desktopHere !== undefined && login !== undefined && login.access.viewOnlyBeamline(desktopHere);
+    const policyDesktop = desktop;
+    // Asked for every input message: a Map lookup in AccessService (the mode can change with the data).
+    const viewOnlyBeamline = (): boolean =>
+      policyDesktop !== undefined && login !== undefined && login.access.viewOnlyBeamline(policyDesktop);
     wss.handleUpgrade(req, socket, head, (ws) => {
       const viewerLog = log.child({ viewer: viewerId, remote, target: target.id, user: userId, interactive });
       const upstream = openUpstream(target, config, readBuffers);
@@ -275,7 +278,7 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
         ...(inputPolicies === undefined ? {} : {
           inputPolicy: {
             policy: () => inputPolicies.policy(target.beamline ?? target.id),
-            context: () => ({ staff: staffHere, viewOnlyBeamline: viewOnlyBeamline() }),
+            context: () => ({ staff, viewOnlyBeamline: viewOnlyBeamline() }),
             blocked: (ruleId: string, reason: string) => {
               recordBlocks(blocks.add({ ruleId, reason, connection: viewerId, at: Date.now() }));
             },
@@ -313,17 +316,14 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
           control.desktop.input(controlConnection);
         });
       }
-      if (login !== undefined && principal !== undefined) {
-        const desktop = login.access.desktop(target.id);
-        if (desktop !== undefined) {
-          login.watcher.add({
-            viewerId, sessionId: principal.sessionId, identity: principal.identity, desktop, interactive, address,
-            disconnect: (why, message) => {
-              leftBecause = `${why}: ${message}`;
-              viewer.close(new GatewayError('GW_ERR_ACCESS_DENIED', `${why}: ${message}`, message, ACCESS_CLOSE[why]));
-            },
-          });
-        }
+      if (login !== undefined && principal !== undefined && policyDesktop !== undefined) {
+        login.watcher.add({
+          viewerId, sessionId: principal.sessionId, identity: principal.identity, desktop: policyDesktop, interactive, address,
+          disconnect: (why, message) => {
+            leftBecause = `${why}: ${message}`;
+            viewer.close(new GatewayError('GW_ERR_ACCESS_DENIED', `${why}: ${message}`, message, ACCESS_CLOSE[why]));
+          },
+        });
       }
       viewer.onClose((error) => {
         viewers.delete(viewer);
