@@ -310,6 +310,11 @@ function personFailures({ subject, action, beamline, facts }: Ask, at: number): 
   return { failures, holdsUntil };
 }
 
+/** Whether the user acknowledged this version of the beamline's instruction for this beamtime. */
+export function hasAcknowledged(facts: PolicyFacts, userId: string, beamline: string, beamtime: string, version: string): boolean {
+  return facts.acknowledged.get(key(userId, beamline, beamtime))?.has(version) ?? false;
+}
+
 /** The instruction is acknowledged only in its current version, for this very beamtime. */
 function unacknowledged({ subject, beamline, facts }: Ask, bt: Beamtime, instruction: Instruction): Reason | undefined {
   const versions = facts.acknowledged.get(key(subject.userId, beamline.id, bt.id));

@@ -1,7 +1,7 @@
 // Who may do what on which desktop, now: the user-office data and Beamgate's own instruction
 // acknowledgements, indexed once per change, fed to the pure policy engine. Also builds the
 // portal's view of a person's beamtimes and desktops, and records acknowledgements.
-import { decide, indexFacts, type Decision, type PolicyFacts, type Subject } from '../../../policies/src/decide.js';
+import { decide, hasAcknowledged, indexFacts, type Decision, type PolicyFacts, type Subject } from '../../../policies/src/decide.js';
 import type { Acknowledgement, Beamtime, Instruction, UserOfficeData } from '../../../policies/src/user-office.js';
 import type { AcknowledgementStore, InstructionAck } from '../store/types.js';
 import type { Identity } from '../auth/identity.js';
@@ -146,8 +146,7 @@ export class AccessService {
         role: participant.role,
         instruction: instruction === undefined ? undefined : {
           ...instruction,
-          acknowledged: this.allAcks().some(a =>
-            a.user === identity.userId && a.beamline === beamline.id && a.beamtime === bt.id && a.version === instruction.version),
+          acknowledged: hasAcknowledged(this.facts, identity.userId, beamline.id, bt.id, instruction.version),
         },
         desktops: withRights(beamline.id),
       }];
@@ -184,10 +183,6 @@ export class AccessService {
     await this.ackStore.add(ack);
     this.acks = [...this.acks, ack];
     this.reindex();
-  }
-
-  private allAcks(): Acknowledgement[] {
-    return [...this.data.acknowledgements, ...this.acks.map(toAcknowledgement)];
   }
 
   private reindex(): void {
