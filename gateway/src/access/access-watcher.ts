@@ -1,7 +1,7 @@
 // Rights are decided again while people are connected: every few seconds, at every
 // user-office change, and at once when a login ends. A viewer that may no longer watch is
-// disconnected; one that may no longer drive is disconnected so that it comes back as a
-// watcher (the browser asks /api/desktops/:id/access why). Each loss is audited.
+// disconnected (the browser asks /api/desktops/:id/access why) and it is audited; whether a
+// control channel may still drive goes to the control token, which takes control away in place.
 import type { Logger } from 'pino';
 import type { AuditWriter } from '../audit/audit-writer.js';
 import type { Identity } from '../auth/identity.js';
@@ -14,10 +14,9 @@ export interface WatchedViewer {
   readonly sessionId: string;
   readonly identity: Identity;
   readonly desktop: Desktop;
-  readonly interactive: boolean;
   readonly address: string;
-  /** Ends the connection; `rightsChanged` tells the browser it may reconnect with fewer rights. */
-  readonly disconnect: (why: 'login-ended' | 'view-revoked' | 'control-revoked', message: string) => void;
+  /** Ends the connection; the browser then asks /api/desktops/:id/access why. */
+  readonly disconnect: (why: 'login-ended' | 'view-revoked', message: string) => void;
   /** Control channels: the current 'control' decision after every check (the control token decides what follows). */
   readonly onControlDecision?: (allowed: boolean, message: string) => void;
 }
@@ -100,15 +99,12 @@ export class AccessWatcher {
       await this.revoke(viewer, 'view', rights.view);
       viewer.disconnect('view-revoked', messageOf(rights.view));
     } else {
+      // Driving is the control token's business: it takes control away in place (and audits it).
       viewer.onControlDecision?.(rights.control.allow, messageOf(rights.control));
-    }
-    if (rights.view.allow && viewer.interactive && !rights.control.allow) {
-      await this.revoke(viewer, 'control', rights.control);
-      viewer.disconnect('control-revoked', messageOf(rights.control));
     }
   }
 
-  private async revoke(viewer: WatchedViewer, right: 'view' | 'control', decision: Decision): Promise<void> {
+  private async revoke(viewer: WatchedViewer, right: 'view', decision: Decision): Promise<void> {
     this.viewers.delete(viewer.viewerId);
     // The viewer goes whether or not the record is written; a failed write is logged by the writer.
     await this.deps.audit.tryRecord({
@@ -118,7 +114,7 @@ export class AccessWatcher {
       beamline: viewer.desktop.beamline,
       target: viewer.desktop.id,
       address: viewer.address,
-      message: `${viewer.identity.name} may no longer ${right === 'view' ? 'watch' : 'drive'} ${viewer.desktop.name}: ${messageOf(decision)}`,
+      message: `${viewer.identity.name} may no longer watch ${viewer.desktop.name}: ${messageOf(decision)}`,
       details: { right, viewer: viewer.viewerId, reasons: decision.reasons.map(r => ({ code: r.code, message: r.message })) },
     });
   }

@@ -24,7 +24,7 @@ export interface ControlChannelDeps {
   readonly staff: boolean;
   readonly messagesPerSecond: number;
   readonly pingIntervalMs: number;
-  readonly closeCodes: { readonly 'login-ended': number; readonly 'view-revoked': number; readonly 'control-revoked': number };
+  readonly closeCodes: { readonly 'login-ended': number; readonly 'view-revoked': number };
 }
 
 /** A browser that keeps sending past its allowance this many times is disconnected. */
@@ -60,7 +60,7 @@ export function openControlChannel(ws: WebSocket, deps: ControlChannelDeps): str
     },
   }, deps.canControl);
   deps.watcher.add({
-    viewerId: connection, sessionId: deps.principal.sessionId, identity, desktop: deps.desktop, interactive: false, address: deps.address,
+    viewerId: connection, sessionId: deps.principal.sessionId, identity, desktop: deps.desktop, address: deps.address,
     disconnect: (why, message) => {
       send({ v: 1, type: 'notice', text: message });
       ws.close(deps.closeCodes[why], message.slice(0, 120));

@@ -80,7 +80,7 @@ interface DenyContext {
 }
 
 /** WebSocket close codes for a viewer whose rights ended (the page then asks /api/desktops/:id/access why). */
-export const ACCESS_CLOSE = { 'login-ended': CloseCode.loginEnded, 'view-revoked': CloseCode.viewRevoked, 'control-revoked': CloseCode.controlRevoked } as const;
+export const ACCESS_CLOSE = { 'login-ended': CloseCode.loginEnded, 'view-revoked': CloseCode.viewRevoked } as const;
 
 export function createGatewayServer({ config, log, clientDir, audit, login, ready, clock, inputPolicies }: GatewayDeps): GatewayServer {
   const targets = new Map<string, TargetConfig>(config.targets.map(t => [t.id, t]));
@@ -318,7 +318,7 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
       }
       if (login !== undefined && principal !== undefined && policyDesktop !== undefined) {
         login.watcher.add({
-          viewerId, sessionId: principal.sessionId, identity: principal.identity, desktop: policyDesktop, interactive, address,
+          viewerId, sessionId: principal.sessionId, identity: principal.identity, desktop: policyDesktop, address,
           disconnect: (why, message) => {
             leftBecause = `${why}: ${message}`;
             viewer.close(new GatewayError('GW_ERR_ACCESS_DENIED', `${why}: ${message}`, message, ACCESS_CLOSE[why]));

@@ -54,8 +54,6 @@ export const CloseCode = {
   loginEnded: 4401,
   /** The viewer may no longer watch this desktop. */
   viewRevoked: 4403,
-  /** The viewer may no longer drive; it may come back as a watcher. */
-  controlRevoked: 4409,
   upstreamFailed: 4502,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
