@@ -1,6 +1,7 @@
 // Runs every compiled test file (dist/**/*.test.js) with node's own test runner.
 // Node 20 has no glob support in --test, so the files are listed here.
 // Usage: node scripts/run-tests.mjs [substring ...]  (only files whose path contains one of them)
+// TEST_DIR=.build/x runs the tests of a build made with BUILD_OUT=.build/x.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -15,9 +16,10 @@ function collect(dir, out) {
 }
 
 const filters = process.argv.slice(2);
-const files = collect('dist', []).filter(f => filters.length === 0 || filters.some(s => f.includes(s))).sort();
+const dir = process.env.TEST_DIR ?? 'dist';
+const files = collect(dir, []).filter(f => filters.length === 0 || filters.some(s => f.includes(s))).sort();
 if (files.length === 0) {
-  console.error('no test files found under dist/ (did the build run?)');
+  console.error(`no test files found under ${dir}/ (did the build run?)`);
   process.exit(1);
 }
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit' });

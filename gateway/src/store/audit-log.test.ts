@@ -19,7 +19,8 @@ describeEachBackend('audit log', (backend) => {
   it('appends records 1, 2, 3 linked by hash and reads back exactly what append returned', async () => {
     const { store } = await backend.open();
     const first = await store.audit.append({
-      code: 'auth.login', at: at(0), actor: 'u1', subject: 'u1', beamline: 'p11', beamtime: 'bt-1', target: 'desk-1', address: '192.0.2.7',
+      code: 'auth.login', at: at(0), actor: 'u1', subject: 'u1', beamline: 'p11', beamtime: 'bt-1', target: 'desk-1', session: 'ses-1',
+      address: '192.0.2.7',
       message: 'Ada logged in', details: { roles: ['user'], mfa: true, nested: { z: 1, a: [null, 2.5, 'x'] } },
     });
     const second = await store.audit.append(joined(1));
@@ -47,13 +48,13 @@ describeEachBackend('audit log', (backend) => {
     assert.deepEqual(await store.audit.verify(), { ok: true, records: 1, headHash: record.hash });
   });
 
-  it('filters by code, actor, subject, beamline, beamtime, target, time range and seq, with order and limit', async () => {
+  it('filters by code, actor, subject, beamline, beamtime, target, session, time range and seq, with order and limit', async () => {
     const { store } = await backend.open();
     const records: AuditRecord[] = [];
     for (let n = 0; n < 12; n++) {
       records.push(await store.audit.append(joined(n, {
         code: n % 4 === 0 ? 'viewer.left' : 'viewer.joined',
-        subject: `s${n % 2}`, beamline: n < 6 ? 'p11' : 'p21', beamtime: `bt${n % 3}`, target: `desk${n % 2}`,
+        subject: `s${n % 2}`, beamline: n < 6 ? 'p11' : 'p21', beamtime: `bt${n % 3}`, target: `desk${n % 2}`, session: `ses${n % 4}`,
       })));
     }
     const seqs = async (filter: AuditFilter): Promise<number[]> => (await store.audit.query(filter)).map(r => r.seq);
@@ -63,6 +64,7 @@ describeEachBackend('audit log', (backend) => {
     assert.deepEqual(await seqs({ actor: 'user1' }), [2, 5, 8, 11]);
     assert.deepEqual(await seqs({ subject: 's1', beamline: 'p11' }), [2, 4, 6]);
     assert.deepEqual(await seqs({ beamtime: 'bt2', target: 'desk0' }), [3, 9]);
+    assert.deepEqual(await seqs({ session: 'ses1' }), [2, 6, 10]);
     assert.deepEqual(await seqs({ from: at(3), to: at(6) }), [4, 5, 6], 'from inclusive, to exclusive');
     assert.deepEqual(await seqs({ afterSeq: 9 }), [10, 11, 12]);
     assert.deepEqual(await seqs({ order: 'desc', limit: 3 }), [12, 11, 10]);

@@ -58,7 +58,7 @@ export class SqlAuditLog implements AuditLog {
       throw new RangeError(`audit query limit must be a non-negative integer, got ${filter.limit}`);
     }
     if (filter.codes?.length === 0 || filter.limit === 0) return [];
-    const { codes, actor, subject, beamline, beamtime, target, from, to, afterSeq } = filter;
+    const { codes, actor, subject, beamline, beamtime, target, session, from, to, afterSeq } = filter;
     const rows = await this.#db.selectFrom('audit_log').selectAll()
       .$if(codes !== undefined, q => q.where('code', 'in', [...(codes ?? [])]))
       .$if(actor !== undefined, q => q.where('actor', '=', actor ?? ''))
@@ -66,6 +66,7 @@ export class SqlAuditLog implements AuditLog {
       .$if(beamline !== undefined, q => q.where('beamline', '=', beamline ?? ''))
       .$if(beamtime !== undefined, q => q.where('beamtime', '=', beamtime ?? ''))
       .$if(target !== undefined, q => q.where('target', '=', target ?? ''))
+      .$if(session !== undefined, q => q.where('session', '=', session ?? ''))
       .$if(from !== undefined, q => q.where('at_ms', '>=', toMs(from ?? new Date(0))))
       .$if(to !== undefined, q => q.where('at_ms', '<', toMs(to ?? new Date(0))))
       .$if(afterSeq !== undefined, q => q.where('seq', '>', afterSeq ?? 0))
@@ -113,6 +114,7 @@ function recordToRow(record: AuditRecord): Insertable<AuditLogTable> {
     beamline: record.beamline ?? null,
     beamtime: record.beamtime ?? null,
     target: record.target ?? null,
+    session: record.session ?? null,
     address: record.address ?? null,
     message: record.message,
     details: record.details === undefined ? null : canonicalJson(record.details),
@@ -133,7 +135,8 @@ export function rowToRecord(row: Selectable<AuditLogTable>): AuditRecord {
     hash: row.hash,
   };
   for (const [field, value] of [
-    ['subject', row.subject], ['beamline', row.beamline], ['beamtime', row.beamtime], ['target', row.target], ['address', row.address],
+    ['subject', row.subject], ['beamline', row.beamline], ['beamtime', row.beamtime], ['target', row.target], ['session', row.session],
+    ['address', row.address],
   ] as const) {
     if (value !== null) record[field] = value;
   }

@@ -73,6 +73,34 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
         .execute();
     },
   },
+  '0002_sessions_and_recordings': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Nullable: records appended before this migration have no session and keep their hashes.
+      await db.schema.alterTable('audit_log').addColumn('session', 'text').execute();
+      await db.schema.createIndex('audit_log_session').on('audit_log').columns(['session', 'at_ms']).execute();
+      await db.schema.createTable('recordings')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('session', 'text', c => c.notNull())
+        .addColumn('desktop', 'text', c => c.notNull())
+        .addColumn('beamline', 'text', c => c.notNull())
+        .addColumn('beamtime', 'text')
+        .addColumn('path', 'text', c => c.notNull())
+        .addColumn('started_at_ms', 'bigint', c => c.notNull())
+        .addColumn('ended_at_ms', 'bigint')
+        .addColumn('bytes', 'bigint', c => c.notNull())
+        .addColumn('status', 'text', c => c.notNull())
+        .addColumn('end_reason', 'text')
+        .addColumn('retention_days', 'integer', c => c.notNull())
+        .execute();
+      for (const [name, columns] of [
+        ['recordings_desktop', ['desktop', 'started_at_ms']],
+        ['recordings_beamline', ['beamline', 'started_at_ms']],
+        ['recordings_session', ['session']],
+      ] as const) {
+        await db.schema.createIndex(name).on('recordings').columns([...columns]).execute();
+      }
+    },
+  },
 };
 
 export interface MigrationOutcome {

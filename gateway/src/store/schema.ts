@@ -16,6 +16,8 @@ export interface AuditLogTable {
   beamline: string | null;
   beamtime: string | null;
   target: string | null;
+  /** Added by migration 0002 (null in older records, which hash without it). */
+  session: string | null;
   address: string | null;
   message: string;
   /** Canonical JSON text (never jsonb: the text is what was hashed, key order included). */
@@ -63,12 +65,33 @@ export interface InstructionAckTable {
   at_ms: Int64;
 }
 
+/** One desktop recording: its file and what it covers (session-recorder/src/recording). */
+export interface RecordingTable {
+  id: string;
+  /** The desktop session recorded (audit records of the session carry the same id). */
+  session: string;
+  desktop: string;
+  beamline: string;
+  beamtime: string | null;
+  /** Relative to the recordings directory. */
+  path: string;
+  started_at_ms: Int64;
+  /** null while recording (or when the gateway died while recording: the file says how far it got). */
+  ended_at_ms: Int64 | null;
+  bytes: Int64;
+  /** 'recording' | 'complete' | 'failed' | 'deleted' */
+  status: string;
+  end_reason: string | null;
+  retention_days: number;
+}
+
 export interface StoreSchema {
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
   web_sessions: WebSessionTable;
   login_transactions: LoginTransactionTable;
   instruction_acks: InstructionAckTable;
+  recordings: RecordingTable;
 }
 
 /** A BIGINT as a JS number (every value we store is far below 2^53). */

@@ -8,6 +8,7 @@ import { SqlAuditLog } from './audit-log.js';
 import { openDatabase } from './database.js';
 import { SqlLoginTransactionStore } from './login-transactions.js';
 import { MigrationError, migrateToLatest, pendingMigrations } from './migrations.js';
+import { SqlRecordingIndex } from './recordings.js';
 import { reason, StoreError } from './store-error.js';
 import { TokenCipher, TokenCipherError } from './token-cipher.js';
 import type { Store, StoreConfig } from './types.js';
@@ -64,6 +65,7 @@ export async function openStore(config: StoreConfig, options: StoreOptions): Pro
     webSessions: new SqlWebSessionStore(db, cipher, log),
     loginTransactions: new SqlLoginTransactionStore(db, cipher, log),
     acknowledgements: new SqlAcknowledgementStore(db),
+    recordings: new SqlRecordingIndex(db),
     async ping(): Promise<void> {
       await sql`select 1`.execute(db);
     },

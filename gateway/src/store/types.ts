@@ -91,12 +91,55 @@ export interface AcknowledgementStore {
   list(): Promise<InstructionAck[]>;
 }
 
+export type RecordingStatus = 'recording' | 'complete' | 'failed' | 'deleted';
+
+/** A desktop recording's entry in the index; the file itself lives in the recordings directory. */
+export interface RecordingEntry {
+  readonly id: string;
+  readonly session: string;
+  readonly desktop: string;
+  readonly beamline: string;
+  readonly beamtime?: string | undefined;
+  /** Relative to the recordings directory. */
+  readonly path: string;
+  readonly startedAt: Date;
+  readonly endedAt?: Date | undefined;
+  readonly bytes: number;
+  readonly status: RecordingStatus;
+  readonly endReason?: string | undefined;
+  readonly retentionDays: number;
+}
+
+export interface RecordingFilter {
+  readonly desktop?: string | undefined;
+  readonly beamline?: string | undefined;
+  readonly session?: string | undefined;
+  /** Recordings that overlap [from, to). */
+  readonly from?: Date | undefined;
+  readonly to?: Date | undefined;
+  readonly includeDeleted?: boolean | undefined;
+  readonly limit?: number | undefined;
+}
+
+/** Which recordings exist, for listing, playback lookup and retention. */
+export interface RecordingIndex {
+  add(entry: RecordingEntry): Promise<void>;
+  /** Records progress or the end; does nothing for an unknown id. */
+  update(id: string, changes: Partial<Pick<RecordingEntry, 'endedAt' | 'bytes' | 'status' | 'endReason'>>): Promise<void>;
+  get(id: string): Promise<RecordingEntry | undefined>;
+  /** Newest first. */
+  list(filter: RecordingFilter): Promise<RecordingEntry[]>;
+  /** Recordings not yet deleted whose retention has run out at `now` (counted from their start). */
+  expired(now: Date): Promise<RecordingEntry[]>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   readonly audit: AuditLog;
   readonly webSessions: WebSessionStore;
   readonly loginTransactions: LoginTransactionStore;
   readonly acknowledgements: AcknowledgementStore;
+  readonly recordings: RecordingIndex;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -9,7 +9,7 @@ export class InvalidAuditEventError extends Error {
   override readonly name = 'InvalidAuditEventError';
 }
 
-const TEXT_FIELDS = ['actor', 'subject', 'beamline', 'beamtime', 'target', 'address', 'message'] as const;
+const TEXT_FIELDS = ['actor', 'subject', 'beamline', 'beamtime', 'target', 'session', 'address', 'message'] as const;
 
 /**
  * PostgreSQL text cannot hold U+0000, and both databases store UTF-8, in which a lone

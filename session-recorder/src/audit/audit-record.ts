@@ -46,6 +46,11 @@ export interface AuditEvent {
   readonly beamtime?: string | undefined;
   /** The desktop (target id) or web session it concerns. */
   readonly target?: string | undefined;
+  /**
+   * The desktop session it belongs to: one session runs from the first viewer joining a desktop to
+   * the last one leaving; its recording (if any) carries the same id.
+   */
+  readonly session?: string | undefined;
   /** Remote address of the browser, where there is one. */
   readonly address?: string | undefined;
   /** Human-readable summary; also what the safety officer reads first. */
@@ -70,6 +75,7 @@ export interface AuditFilter {
   readonly beamline?: string | undefined;
   readonly beamtime?: string | undefined;
   readonly target?: string | undefined;
+  readonly session?: string | undefined;
   readonly from?: Date | undefined;
   /** exclusive */
   readonly to?: Date | undefined;

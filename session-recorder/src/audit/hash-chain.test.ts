@@ -86,7 +86,7 @@ describe('hashRecord', () => {
 
   it('covers every field but the hash', () => {
     const full: AuditRecord = {
-      ...record, beamline: 'p1', beamtime: 'b1', target: 't1', address: '10.0.0.1', details: { a: 1 },
+      ...record, beamline: 'p1', beamtime: 'b1', target: 't1', session: 's1', address: '10.0.0.1', details: { a: 1 },
     };
     assert.deepEqual(new Set(HASHED_FIELDS), new Set(Object.keys(full).filter(k => k !== 'hash')));
   });
@@ -171,8 +171,8 @@ const at = fc.date({ min: new Date(0), max: new Date(Date.UTC(2200, 0, 1)), noIn
 const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
 const anEvent: fc.Arbitrary<AuditEvent> = fc.record({
   code: fc.constantFrom(...CODES), at, actor: text, message: text,
-  subject: optionalText, beamline: optionalText, beamtime: optionalText, target: optionalText, address: optionalText,
-  details: details as fc.Arbitrary<{ [key: string]: JsonValue } | undefined>,
+  subject: optionalText, beamline: optionalText, beamtime: optionalText, target: optionalText, session: optionalText,
+  address: optionalText, details: details as fc.Arbitrary<{ [key: string]: JsonValue } | undefined>,
 });
 
 /** A replacement value for `field` (whether it differs is checked by the property). */
@@ -191,6 +191,7 @@ function replacementFor(field: (typeof HASHED_FIELDS)[number] | 'hash'): fc.Arbi
     case 'beamline':
     case 'beamtime':
     case 'target':
+    case 'session':
     case 'address': return optionalText;
     case 'details': return details;
   }

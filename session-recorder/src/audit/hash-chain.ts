@@ -15,7 +15,7 @@ export const GENESIS_HASH = '0'.repeat(64);
  * type check below fails when AuditRecord gains a field that is not listed here.
  */
 export const HASHED_FIELDS = [
-  'seq', 'prevHash', 'code', 'at', 'actor', 'subject', 'beamline', 'beamtime', 'target', 'address', 'message', 'details',
+  'seq', 'prevHash', 'code', 'at', 'actor', 'subject', 'beamline', 'beamtime', 'target', 'session', 'address', 'message', 'details',
 ] as const satisfies readonly (keyof AuditRecord)[];
 
 type Unhashed = Exclude<keyof AuditRecord, 'hash' | (typeof HASHED_FIELDS)[number]>;
