@@ -3,7 +3,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeEachBackend } from './testing/backends.js';
-import type { RecordingEntry } from './types.js';
+import type { RecordingEntry, RecordingFilter } from './types.js';
 
 const T0 = Date.UTC(2026, 10, 2, 8, 0, 0);
 const DAY = 86_400_000;
@@ -37,7 +37,7 @@ describeEachBackend('recordings index', (backend) => {
     await store.recordings.add(entry('b', { startedAt: at(120), endedAt: at(180), status: 'complete', desktop: 'p21-control', beamline: 'p21' }));
     await store.recordings.add(entry('c', { startedAt: at(240) })); // still recording
     await store.recordings.add(entry('d', { startedAt: at(300), endedAt: at(310), status: 'deleted' }));
-    const ids = async (filter: Parameters<typeof store.recordings.list>[0]): Promise<string[]> => (await store.recordings.list(filter)).map(r => r.id);
+    const ids = async (filter: RecordingFilter): Promise<string[]> => (await store.recordings.list(filter)).map(r => r.id);
     assert.deepEqual(await ids({}), ['c', 'b', 'a']);
     assert.deepEqual(await ids({ includeDeleted: true }), ['d', 'c', 'b', 'a']);
     assert.deepEqual(await ids({ desktop: 'p11-control' }), ['c', 'a']);
