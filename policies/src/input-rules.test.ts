@@ -252,6 +252,11 @@ describe('filterInput: clipboard (browser to desktop)', () => {
     const deny = policyOf();
     const s = createFilterState();
     assert.equal(filterInput(s, ext(CAPS | 1), ctx(), deny).forward, true);
+    // Real caps list the actions the sender accepts next to the caps bit (TigerVNC 0x1F000001, noVNC the same).
+    const ALL_ACTIONS = CAPS | REQUEST | (1 << 26) | NOTIFY | PROVIDE;
+    assert.equal(filterInput(s, ext(ALL_ACTIONS | 1, new Uint8Array(4)), ctx(), deny).forward, true);
+    const serverCaps = ext(ALL_ACTIONS | 1, new Uint8Array(4)) as { extended: boolean; data: Uint8Array };
+    assert.equal(filterServerCutText(serverCaps, deny).forward, true);
     assert.equal(filterInput(s, ext(NOTIFY | 1), ctx(), deny).ruleId, 'clipboard-to-desktop');
     assert.equal(filterInput(s, ext(NOTIFY | 1), ctx(), allow10).forward, true);
     assert.equal(filterInput(s, ext(REQUEST | 1), ctx(), allow10).ruleId, 'clipboard-to-browser');

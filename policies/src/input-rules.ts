@@ -386,11 +386,12 @@ const ACTIONS = CAPS | REQUEST | PEEK | NOTIFY | PROVIDE;
 function extendedClipboard(data: Uint8Array, sender: ClipboardDirection, other: ClipboardDirection): InputVerdict {
   if (data.length < 4) return sender.malformed;
   const flags = ((data[0] ?? 0) << 24 | (data[1] ?? 0) << 16 | (data[2] ?? 0) << 8 | (data[3] ?? 0)) >>> 0;
+  // Caps carries no content; its other action and format bits list what the sender accepts
+  // (TigerVNC sends 0x1F000001, noVNC answers with every action it knows), so it is recognised by its own bit.
+  if ((flags & CAPS) !== 0) return FORWARD;
   const action = flags & ACTIONS;
   const formats = flags & 0xffff;
   switch (action) {
-    case CAPS:
-      return FORWARD;
     case REQUEST:
     case PEEK:
       return other.allow ? FORWARD : other.denied;

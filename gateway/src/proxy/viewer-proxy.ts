@@ -1,10 +1,14 @@
 // One viewer: a browser WebSocket on one side, the gateway's own connection to the VNC server
 // on the other. The gateway is the RFB server toward the browser (security None: the socket is
 // already authorised) and the RFB client toward the VNC server (the password stays here).
-// Server-to-browser bytes pass through untouched; browser-to-server bytes are framed, filtered
-// (decideInput) and forwarded. Backpressure both ways: a browser that stops reading stops the
-// gateway reading that viewer's VNC connection (and only that one); a VNC server that stops
-// reading stops the gateway reading that browser.
+// Browser-to-server bytes are framed, filtered (decideInput) and forwarded. Server-to-browser bytes
+// pass through untouched, zero-copy, unless the beamline's desktop->browser clipboard rule needs
+// the server stream framed (anything but "allow, no limit"): then ServerCutTextFilter holds back
+// each ServerCutText until it is judged and passes everything else as views of the read buffers,
+// and the browser may not change its pixel format once it has asked for updates (the scanner
+// would not know the size of updates already on their way). Backpressure both ways: a browser
+// that stops reading stops the gateway reading that viewer's VNC connection (and only that one);
+// a VNC server that stops reading stops the gateway reading that browser.
 // With a ControlEpoch (control arbitration on), input passes only while this connection holds the
 // desktop's current epoch (grantInput), and when control leaves it (revokeInput, or the viewer
 // closing) the keys and buttons it still holds down are released on its own VNC connection.
@@ -18,6 +22,8 @@ import { Encoding, rewriteEncodings } from '../rfb/encodings.js';
 import { CloseCode, GatewayError, isGatewayError, protocolError } from '../rfb/errors.js';
 import { ServerHandshake, type ServerEffect } from '../rfb/handshake-server.js';
 import { HeldInput } from '../rfb/held-input.js';
+import { needsServerCutTextFilter, ServerCutTextFilter, type FilteredChunk } from '../rfb/s2c-cut-text-filter.js';
+import { unframeable } from '../rfb/s2c-scanner.js';
 import { createFilterState, filterInput, type CompiledPolicy, type FilterState } from '../../../policies/src/input-rules.js';
 import { gateInput, type ControlEpoch } from './input-gate.js';
 import type { UpstreamConnection } from './upstream-connector.js';
@@ -66,6 +72,8 @@ export interface ViewerStats {
   releasesSent: number;
   /** Of messagesDropped: input a rule of the beamline's input policy blocked. */
   blockedByPolicy: number;
+  /** Server clipboard messages (ServerCutText) the desktop->browser rule kept from the browser. */
+  serverClipboardBlocked: number;
   /** When the viewer's VNC connection was last paused because the browser did not keep up. */
   pausedSince: number | undefined;
 }
@@ -84,8 +92,15 @@ export class ViewerProxy {
   private browserDone: Uint8Array | undefined; // bytes after ClientInit, once the browser handshake is done
   private readonly timers: NodeJS.Timeout[] = [];
   private awaitingPong = false;
-  /** Pooled read buffers handed to ws.send, in send order; each goes back to the pool when its send completes. */
-  private readonly inflight: Buffer[] = [];
+  /**
+   * One entry per ws.send of server bytes from a pooled read, in send order: the read buffer when this is
+   * the last send that references it (it goes back to the pool when that send completes), else undefined.
+   */
+  private readonly inflight: (Buffer | undefined)[] = [];
+  /** Frames the server stream and applies the desktop->browser clipboard rule; undefined: untouched relay. */
+  private serverFilter: ServerCutTextFilter | undefined;
+  /** The browser asked for framebuffer updates (request or continuous updates): its pixel format is fixed from now on. */
+  private updatesRequested = false;
   /** The viewer's last SetEncodings (as forwarded) announced ExtendedDesktopSize. */
   private extendedDesktopSize = false;
   private readonly closeListeners: ((error: GatewayError | undefined) => void)[] = [];
@@ -96,7 +111,7 @@ export class ViewerProxy {
   private granted: number | undefined;
   readonly stats: ViewerStats = {
     bytesToBrowser: 0, bytesToServer: 0, messagesForwarded: 0, messagesDropped: 0,
-    droppedWithoutControl: 0, releasesSent: 0, blockedByPolicy: 0, pausedSince: undefined,
+    droppedWithoutControl: 0, releasesSent: 0, blockedByPolicy: 0, serverClipboardBlocked: 0, pausedSince: undefined,
   };
 
   constructor(
@@ -235,6 +250,16 @@ export class ViewerProxy {
     const pending = this.browserDone;
     if (upstream === undefined || pending === undefined || this.phase !== 'handshake') return;
     this.phase = 'relay';
+    const hook = this.options.inputPolicy;
+    if (hook !== undefined && needsServerCutTextFilter(hook.policy())) {
+      try {
+        // The browser got the VNC server's ServerInit pixel format; its SetPixelFormat comes with `pending` or later.
+        this.serverFilter = new ServerCutTextFilter(upstream.serverInit.pixelFormat);
+      } catch (e) {
+        this.close(isGatewayError(e) ? e : unframeable(String(e)));
+        return;
+      }
+    }
     const socket = upstream.socket;
     if (upstream.reader !== undefined) upstream.reader.onChunk = this.onServerChunk;
     else socket.on('data', this.onServerData);
@@ -245,18 +270,71 @@ export class ViewerProxy {
     socket.resume();
   }
 
-  // ---- server -> browser: untouched, with backpressure
+  // ---- server -> browser: untouched (or only the clipboard filtered), with backpressure
 
   private readonly onServerData = (chunk: Buffer): void => {
-    this.forward(chunk, this.afterSend);
+    this.relayToBrowser(chunk, undefined);
   };
 
   private readonly onServerChunk = (buffer: Buffer, length: number): void => {
-    this.inflight.push(buffer);
-    this.forward(length === buffer.length ? buffer : buffer.subarray(0, length), this.afterPooledSend);
+    this.relayToBrowser(length === buffer.length ? buffer : buffer.subarray(0, length), buffer);
   };
 
-  private forward(chunk: Buffer, done: (error?: Error | null) => void): void {
+  /** `pooled`: the read buffer `chunk` lies in, which goes back to the pool once no send references it. */
+  private relayToBrowser(chunk: Buffer, pooled: Buffer | undefined): void {
+    const done = pooled === undefined ? this.afterSend : this.afterPooledSend;
+    const filter = this.serverFilter;
+    if (filter === undefined) {
+      if (this.serverFilterNeededNow()) return;
+      if (pooled !== undefined) this.inflight.push(pooled);
+      this.forward(chunk, done);
+      return;
+    }
+    let result: FilteredChunk;
+    try {
+      result = filter.feed(chunk, this.serverPolicy);
+    } catch (e) {
+      // The server stream cannot be framed any more: nothing of it may pass unchecked (fail closed).
+      this.close(isGatewayError(e) ? e : unframeable(String(e)));
+      return;
+    }
+    for (const b of result.blocked) {
+      this.stats.serverClipboardBlocked++;
+      this.options.inputPolicy?.blocked(b.ruleId, b.reason);
+    }
+    // Only the last send that holds a view of the read buffer may give it back; none does: give it back now.
+    if (pooled !== undefined && result.lastViewIndex < 0 && this.phase === 'relay') this.upstream?.reader?.pool.give(pooled);
+    result.parts.forEach((part, i) => {
+      if (pooled !== undefined) this.inflight.push(i === result.lastViewIndex ? pooled : undefined);
+      this.forward(part, done);
+    });
+  }
+
+  /** The policy in force, asked by the clipboard filter per ServerCutText (it is hot-reloaded). */
+  private readonly serverPolicy = (): CompiledPolicy => {
+    const hook = this.options.inputPolicy;
+    if (hook === undefined) throw new Error('ViewerProxy: server clipboard filter without an input policy hook');
+    return hook.policy();
+  };
+
+  /**
+   * The relay is untouched (the policy allowed the desktop's clipboard without limit when it started)
+   * but a reload now restricts it: framing cannot start in the middle of the stream, so the viewer is
+   * closed and reconnects under the new rule. Returns true when it closed the viewer.
+   */
+  private serverFilterNeededNow(): boolean {
+    const hook = this.options.inputPolicy;
+    if (hook === undefined || !needsServerCutTextFilter(hook.policy())) return false;
+    this.close(new GatewayError(
+      'GW_ERR_POLICY_RELOADED',
+      'the desktop->browser clipboard rule was restricted by a policy reload; checking the server stream needs a new connection',
+      'The beamline\'s clipboard rules changed; reconnecting.',
+      CloseCode.tryAgainLater,
+    ));
+    return true;
+  }
+
+  private forward(chunk: Uint8Array, done: (error?: Error | null) => void): void {
     this.stats.bytesToBrowser += chunk.length;
     this.ws.send(chunk, SEND_OPTIONS, done);
     if (this.stats.pausedSince === undefined && this.ws.bufferedAmount > this.options.sendHighWaterBytes) {
@@ -367,6 +445,7 @@ export class ViewerProxy {
         this.close(protocolError('GW_ERR_RFB_MALFORMED_MESSAGE', 'SetDesktopSize before the viewer announced ExtendedDesktopSize (-308)'));
         return;
       }
+      if (decision.allow && !this.noteForServerFraming(message)) return;
       if (decision.allow) {
         out.push(frame.bytes);
         this.held?.forwarded(message);
@@ -389,6 +468,31 @@ export class ViewerProxy {
       });
     }
     if (input) for (const listener of this.inputListeners) listener();
+  }
+
+  /**
+   * What the server-to-client scanner must know of a message about to be forwarded: the pixel format
+   * (it sizes PIXEL, TPIXEL) and whether updates were requested. Returns false when it closed the viewer.
+   */
+  private noteForServerFraming(message: C2SFrame['message']): boolean {
+    if (message.type === 'FramebufferUpdateRequest' || (message.type === 'EnableContinuousUpdates' && message.enable)) {
+      this.updatesRequested = true;
+      return true;
+    }
+    const filter = this.serverFilter;
+    if (message.type !== 'SetPixelFormat' || filter === undefined) return true;
+    if (this.updatesRequested) {
+      // Updates already requested may be on their way in the old format or the new: their size is unknowable.
+      this.close(protocolError('GW_ERR_RFB_LATE_PIXEL_FORMAT', 'SetPixelFormat after the first FramebufferUpdateRequest while the server stream is framed'));
+      return false;
+    }
+    try {
+      filter.setPixelFormat(message.pixelFormat);
+    } catch (e) {
+      this.close(protocolError('GW_ERR_RFB_MALFORMED_MESSAGE', `SetPixelFormat the server stream could not be framed in: ${(e as Error).message}`));
+      return false;
+    }
+    return true;
   }
 
   // ---- ends and liveness
