@@ -13,7 +13,8 @@ execFileSync(process.execPath, [...tsc, '-p', 'kiosk-client/tsconfig.json'], { s
 mkdirSync(`${out}/kiosk-client`, { recursive: true });
 cpSync('kiosk-client/public', `${out}/kiosk-client`, { recursive: true });
 await build({
-  entryPoints: { view: 'kiosk-client/src/view.ts', portal: 'kiosk-client/src/portal.ts' },
+  entryPoints: { view: 'kiosk-client/src/view.ts', portal: 'kiosk-client/src/portal.ts', recording: 'kiosk-client/src/recording.ts',
+    audit: 'kiosk-client/src/audit.ts' },
   bundle: true,
   format: 'esm',
   target: 'es2022',

@@ -97,7 +97,9 @@ describe('beamgate audit verify', () => {
     tamper(file, 'drop table kysely_migration');
     const run = await beamgate('audit', 'verify', '--sqlite', file);
     assert.equal(run.code, 3);
-    assert.match(run.stderr, /is not a current Beamgate database \(migrations not run: 0001_initial, 0002_sessions_and_recordings\).*\[GW_ERR_STORE_MIGRATION\]/);
+    const pending = ['0001_initial', '0002_sessions_and_recordings', '0003_audit_paging'].join(', ');
+    assert.ok(run.stderr.includes(`is not a current Beamgate database (migrations not run: ${pending})`), run.stderr);
+    assert.match(run.stderr, /\[GW_ERR_STORE_MIGRATION\]/);
     const db = new Database(file);
     try {
       assert.deepEqual(db.prepare(`select count(*) as n from sqlite_master where name = 'kysely_migration'`).get(), { n: 0 }, 'verify did not migrate');

@@ -11,6 +11,8 @@ import { storeConfigOf } from './store/store-config.js';
 import { openStore, type StoreOptions } from './store/store.js';
 import { isStoreError } from './store/store-error.js';
 import type { Store, StoreConfig } from './store/types.js';
+import { RECORDINGS_USAGE, runRecordingsCli } from './cli-recordings.js';
+import { AUDIT_EXPORT_USAGE, runAuditExportCli } from './cli-audit-export.js';
 
 export const CLI_USAGE = `usage: beamgate audit verify [--config FILE] [--sqlite FILE | --postgres URL [--schema NAME]]
 
@@ -22,7 +24,11 @@ export const CLI_USAGE = `usage: beamgate audit verify [--config FILE] [--sqlite
   --schema NAME     the PostgreSQL schema the gateway uses (default: public)
   --config FILE     the gateway's configuration file (its dataDir and store sections)
 
-exit status: 0 intact, 1 broken (records deleted or changed), 2 usage error, 3 could not check (database unreachable or not a Beamgate database)`;
+exit status: 0 intact, 1 broken (records deleted or changed), 2 usage error, 3 could not check (database unreachable or not a Beamgate database)
+
+${AUDIT_EXPORT_USAGE}
+
+${RECORDINGS_USAGE}`;
 
 export const EXIT = { ok: 0, broken: 1, usage: 2, unavailable: 3 } as const;
 
@@ -72,6 +78,8 @@ export type StoreOpener = (config: StoreConfig, options: StoreOptions) => Promis
 
 /** Runs the command line; returns the exit status. Never throws for what the operator typed or for an unreachable database. */
 export async function runCli(argv: readonly string[], io: CliIo, open: StoreOpener = openStore): Promise<number> {
+  if (argv[0] === 'recordings') return runRecordingsCli(argv.slice(1), io, open);
+  if (argv[0] === 'audit' && argv[1] === 'export') return runAuditExportCli(argv.slice(2), io, open);
   let config: StoreConfig;
   try {
     config = parseCommand(argv);

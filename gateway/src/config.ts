@@ -1,6 +1,7 @@
 // Gateway configuration: one YAML (or JSON) file, validated with zod; command-line flags may
 // override the listen address and define a single upstream for quick starts and the benchmark.
 // Errors name the file, the path inside it and what is wrong. Reads files; never logs.
+import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
@@ -120,6 +121,25 @@ export const configSchema = z.strictObject({
   userOffice: userOfficeSchema.optional(),
   /** Per-beamline input policies: a directory of <beamline-id>.yaml files (docs/input-policy.md), hot-reloaded. */
   inputPolicies: z.strictObject({ directory: z.string().min(1) }).optional(),
+  metrics: z.strictObject({
+    /** Addresses that may read GET /metrics (Prometheus text format). */
+    allowedAddresses: z.array(z.string().min(1)).default(['127.0.0.1', '::1']),
+  }).prefault({}),
+  /** Session recordings (docs/recordings.md). A beamline's policy file may switch them off or set its own retention. */
+  recordings: z.strictObject({
+    enabled: z.boolean().default(true),
+    /** Where recordings go (a shared file system is fine). Default <dataDir>/recordings. */
+    directory: z.string().min(1).optional(),
+    retentionDays: z.number().int().min(1).max(36_500).default(90),
+    /** A full-screen key frame this often, so playback can start anywhere. */
+    keyFrameIntervalSeconds: z.number().min(2).max(600).default(30),
+    /** Screen updates recorded per second at most (changes in between are merged). */
+    maxUpdatesPerSecond: z.number().min(1).max(60).default(10),
+    /** A desktop's session (and its recording) ends this long after its last viewer left. */
+    sessionCloseGraceSeconds: z.number().min(0).max(3600).default(15),
+    /** How often expired recordings are deleted. */
+    pruneIntervalMinutes: z.number().min(1).max(24 * 60).default(60),
+  }).prefault({}),
   control: z.strictObject({
     /** A holder who sends no input this long loses control (0: never). */
     idleTimeoutMinutes: z.number().min(0).max(24 * 60).default(30),
@@ -218,4 +238,9 @@ export function isLoopback(host: string): boolean {
 export function defaultOrigins(host: string, port: number): string[] {
   const hosts = host === '::1' ? ['[::1]'] : host === 'localhost' || host === '127.0.0.1' ? ['127.0.0.1', 'localhost'] : [host];
   return hosts.map(h => `http://${h}:${port}`);
+}
+
+/** Where recordings go: recordings.directory, or <dataDir>/recordings (absolute). */
+export function recordingsDirectory(config: GatewayConfig): string {
+  return resolve(config.recordings.directory ?? join(config.dataDir, 'recordings'));
 }

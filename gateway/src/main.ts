@@ -12,10 +12,12 @@ import { claimPath, type ClaimMapping } from './auth/identity.js';
 import { OidcClient } from './auth/oidc-client.js';
 import { SessionService } from './auth/session-service.js';
 import { configFromArgs } from './cli-args.js';
-import { ConfigError, defaultOrigins, type GatewayConfig } from './config.js';
+import { ConfigError, defaultOrigins, recordingsDirectory, type GatewayConfig } from './config.js';
 import { DesktopControl } from './control/desktop-control.js';
 import { PolicyDirectory } from './input-policy/policy-directory.js';
-import { createGatewayServer, type GatewayServer, type LoginServices } from './http/gateway-server.js';
+import { createGatewayServer, openUpstream, type GatewayServer, type LoginServices } from './http/gateway-server.js';
+import { DEFAULT_RECORDER_OPTIONS } from './recording/desktop-recorder.js';
+import { RecordingService } from './recording/recording-service.js';
 import { loadOrCreateTokenKey, readSecretFile } from './secrets.js';
 import { openStore } from './store/store.js';
 import { storeConfigOf } from './store/store-config.js';
@@ -73,8 +75,12 @@ export async function startGateway(config: GatewayConfig, log: Logger, clock: ()
     const audit = new AuditWriter(store.audit, log.child({ part: 'audit' }), clock);
     const login = await startLogin(config, store, audit, log, clock, closers);
     const inputPolicies = await startInputPolicies(config, audit, log, closers);
+    const sessions = await startRecordings(config, store, audit, login, inputPolicies, log, clock, closers);
     const gateway = createGatewayServer({
-      config, log, clientDir: CLIENT_DIR, audit, login, ready: () => store.ping(), clock, inputPolicies,
+      config, log, clientDir: CLIENT_DIR, audit, login, ready: () => store.ping(), clock, inputPolicies, sessions,
+      recordings: { directory: recordingsDirectory(config), index: store.recordings },
+      metrics: () => sessions.metrics(),
+      auditQueries: store.auditQueries,
     });
     const address = await gateway.listen();
     closers.push(() => gateway.close());
@@ -94,6 +100,50 @@ export async function startGateway(config: GatewayConfig, log: Logger, clock: ()
     await closeAll();
     throw e;
   }
+}
+
+async function startRecordings(
+  config: GatewayConfig, store: Store, audit: AuditWriter, login: LoginServices | undefined, inputPolicies: PolicyDirectory | undefined,
+  log: Logger, clock: () => Date, closers: (() => Promise<void>)[],
+): Promise<RecordingService> {
+  const settings = config.recordings;
+  const directory = recordingsDirectory(config);
+  const targets = new Map(config.targets.map(t => [t.id, t]));
+  const service = new RecordingService({
+    directory,
+    recorder: {
+      ...DEFAULT_RECORDER_OPTIONS,
+      keyFrameIntervalMs: settings.keyFrameIntervalSeconds * 1000,
+      minUpdateIntervalMs: 1000 / settings.maxUpdatesPerSecond,
+    },
+    sessionCloseGraceMs: settings.sessionCloseGraceSeconds * 1000,
+    policyOf: (beamline) => {
+      const own = inputPolicies?.recording(beamline);
+      return { enabled: own?.enabled ?? settings.enabled, retentionDays: own?.retentionDays ?? settings.retentionDays };
+    },
+    beamtimeOf: (beamline, now) => login?.access.runningBeamtime(beamline, now),
+    connect: (desktopId) => {
+      const target = targets.get(desktopId);
+      if (target === undefined) return Promise.reject(new Error(`no target ${desktopId}`));
+      return openUpstream(target, config);
+    },
+  }, store.recordings, audit, log.child({ part: 'recordings' }), clock);
+  const interrupted = await service.recoverInterrupted();
+  if (interrupted > 0) log.warn({ interrupted }, 'recordings interrupted by the last stop were marked failed (readable up to where they end)');
+  const prune = (): void => {
+    service.prune().catch((e: unknown) => {
+      log.error({ err: (e as Error).message }, 'pruning expired recordings failed');
+    });
+  };
+  prune();
+  const pruneTimer = setInterval(prune, settings.pruneIntervalMinutes * 60_000);
+  pruneTimer.unref();
+  closers.push(async () => {
+    clearInterval(pruneTimer);
+    await service.closeAll('the gateway stopped');
+  });
+  log.info({ directory, enabled: settings.enabled, retentionDays: settings.retentionDays }, 'recordings');
+  return service;
 }
 
 async function startInputPolicies(

@@ -26,6 +26,8 @@ export interface Portal {
   user: { id: string; name: string; roles: string[]; mfa: boolean };
   beamtimes: PortalBeamtime[];
   beamlines: { id: string; name: string; mode: string; localContact: boolean; desktops: PortalDesktop[] }[];
+  /** May this person read the audit log (the audit page), and of which beamlines. */
+  audit?: { allowed: boolean; beamlines: 'all' | string[] };
 }
 export interface Access { desktop: { id: string; name: string; beamline: string }; view: Decision; control: Decision }
 

@@ -45,6 +45,10 @@ function instructionBox(bt: PortalBeamtime, csrfToken: string, reload: () => voi
 function render(portal: Portal, me: Me, reload: () => void): void {
   const csrf = me.csrfToken ?? '';
   const parts: HTMLElement[] = [];
+  if (portal.audit?.allowed === true) {
+    const which = portal.audit.beamlines === 'all' ? 'every beamline' : portal.audit.beamlines.join(', ');
+    parts.push(el('p', { class: 'audit-link' }, el('a', { class: 'button', id: 'audit-link', href: '/audit.html' }, 'Audit log'), ` of ${which}: filter, export, statistics, recordings`));
+  }
   parts.push(el('h1', {}, 'My beamtimes'));
   if (portal.beamtimes.length === 0) parts.push(el('p', { class: 'empty' }, 'You are not a participant of a current or upcoming beamtime.'));
   for (const bt of portal.beamtimes) {

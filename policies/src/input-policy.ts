@@ -107,6 +107,11 @@ export const beamlineInputPolicySchema = z.strictObject({
   }).prefault({}),
   resize: resizeSchema.prefault({}),
   rateLimit: rateLimitSchema.prefault({}),
+  recording: z.strictObject({
+    enabled: z.boolean().optional().describe('Record this beamline\'s sessions (default: the gateway\'s recordings.enabled, which is true).'),
+    retentionDays: z.number().int().min(1).max(36500).optional()
+      .describe('Days a recording is kept before it is deleted (default: the gateway\'s recordings.retentionDays).'),
+  }).prefault({}).describe('Session recording for this beamline (docs/recordings.md).'),
 }).superRefine((policy, ctx) => {
   const seen = new Map<string, string>();
   const note = (id: string, path: (string | number)[]): void => {

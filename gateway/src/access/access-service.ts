@@ -115,12 +115,29 @@ export class AccessService {
     return seconds === undefined ? undefined : seconds * 1000;
   }
 
+  /** The beamtime scheduled on a beamline at `now` (the latest-starting one if they overlap), for session records. */
+  runningBeamtime(beamline: string, now: Date = this.clock()): string | undefined {
+    let found: { id: string; start: number } | undefined;
+    for (const bt of this.data.beamtimes) {
+      const start = bt.start.getTime();
+      if (bt.beamline !== beamline || start > now.getTime() || bt.end.getTime() <= now.getTime()) continue;
+      if (found === undefined || start > found.start) found = { id: bt.id, start };
+    }
+    return found?.id;
+  }
+
   mayAudit(identity: Identity, beamline: string | undefined, now: Date = this.clock()): Decision {
     const subject = toSubject(identity);
     if (beamline !== undefined) return decide(subject, 'audit', { beamline }, now, this.facts);
     // The whole log: only who may audit every beamline (the first beamline's reasons stand for all).
     const decisions = this.data.beamlines.map(b => decide(subject, 'audit', { beamline: b.id }, now, this.facts));
     return decisions.find(d => !d.allow) ?? decisions[0] ?? decide(subject, 'audit', { beamline: '' }, now, this.facts);
+  }
+
+  /** The `audit` decision for every beamline of the user-office data (auditScopeOf() turns them into what a reader may see). */
+  auditDecisions(identity: Identity, now: Date = this.clock()): Map<string, Decision> {
+    const subject = toSubject(identity);
+    return new Map(this.data.beamlines.map(b => [b.id, decide(subject, 'audit', { beamline: b.id }, now, this.facts)]));
   }
 
   portal(identity: Identity, now: Date = this.clock()): Portal {

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import { Subject, concatMap } from 'rxjs';
 import type { AuditWriter } from '../audit/audit-writer.js';
+import type { SessionContext } from '../recording/session-context.js';
 import type { Desktop } from '../access/access-service.js';
 import { ControlEpoch } from '../proxy/input-gate.js';
 import {
@@ -33,6 +34,8 @@ export interface ControlChannel {
 
 export interface DesktopControlDeps {
   readonly audit: AuditWriter;
+  /** The desktop's session: its id and beamtime go on the audit records, control changes onto the recording's timeline. */
+  readonly sessions?: SessionContext | undefined;
   readonly log: Logger;
   readonly clock: () => Date;
 }
@@ -60,11 +63,14 @@ export class DesktopControl {
   private async step(event: ControlEvent): Promise<void> {
     const { state, effects } = reduce(this.state, event, this.settings);
     const audits = effects.filter((e): e is Extract<ControlEffect, { kind: 'audit' }> => e.kind === 'audit');
+    const sessions = this.deps.sessions;
+    const session = sessions?.sessionOf(this.desktop.id);
     const written = await Promise.all(audits.map(effect => this.deps.audit.record({
       code: effect.code, actor: effect.actor, subject: effect.subject, beamline: this.desktop.beamline, target: this.desktop.id,
+      session, beamtime: sessions?.beamtimeOf(this.desktop.id),
       message: `${this.desktop.name}: ${effect.reason} (${effect.from} -> ${effect.to})`,
       details: { transition: effect.transition, from: effect.from, to: effect.to, reason: effect.reason },
-    }).then(() => true, () => false)));
+    }).then(record => record.seq, () => false as const)));
     if (written.includes(false) && GRANTING_EVENTS.has(event.type) && state !== this.state) {
       const connection = 'connection' in event ? event.connection : 'by' in event ? event.by : undefined;
       if (connection !== undefined) {
@@ -79,6 +85,14 @@ export class DesktopControl {
     this.state = state;
     for (const effect of effects) this.apply(effect);
     if (changed) this.broadcast();
+    audits.forEach((effect, i) => {
+      if (effect.code !== 'control.transition') return;
+      const seq = written[i];
+      sessions?.note(this.desktop.id, {
+        kind: 'control', message: `${effect.reason}: ${effect.to}`, actor: effect.actor, holder: state.holder?.userId, detail: state.mode,
+        ...(typeof seq === 'number' ? { auditSeq: seq } : {}),
+      });
+    });
   }
 
   get current(): ControlState {

@@ -3,6 +3,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { AuditWriter } from '../audit/audit-writer.js';
+import { auditScopeOf, describeScope } from '../audit/audit-scope.js';
 import { readSessionCookie, type CookiePolicy } from '../auth/cookies.js';
 import type { SessionService } from '../auth/session-service.js';
 import { AccessError, type AccessService } from '../access/access-service.js';
@@ -44,7 +45,9 @@ export function apiRoutes(deps: ApiRoutesDeps): Router {
   router.get('/api/portal', (_req, res) => {
     const principal = res.locals.principal;
     if (principal === undefined) return;
-    res.json(deps.access.portal(principal.identity));
+    // audit: whether the portal links to the audit pages, and for which beamlines ('all' or a list).
+    const audit = describeScope(auditScopeOf(deps.access.auditDecisions(principal.identity)));
+    res.json({ ...deps.access.portal(principal.identity), audit });
   });
 
   router.get('/api/targets', (_req, res) => {

@@ -23,14 +23,19 @@ import type { DesktopControl } from '../control/desktop-control.js';
 import { openControlChannel } from './control-channel.js';
 import type { OidcClient } from '../auth/oidc-client.js';
 import type { Principal, SessionService } from '../auth/session-service.js';
-import type { LoginTransactionStore } from '../store/types.js';
+import type { AuditQueries, LoginTransactionStore } from '../store/types.js';
 import { BlockAggregator, type BlockRecord } from '../../../policies/src/input-rules.js';
 import type { PolicyDirectory } from '../input-policy/policy-directory.js';
+import type { DesktopSessions } from '../recording/session-context.js';
 import { apiRoutes } from './api-routes.js';
+import { auditRoutes } from './audit-routes.js';
+import { recordingRoutes } from './recording-routes.js';
+import type { RecordingIndex } from '../store/types.js';
 import { authRoutes } from './auth-routes.js';
 import { rateLimit, RateLimiter } from './rate-limit.js';
 import { apiError } from './request-guard.js';
 import { securityHeaders } from './security-headers.js';
+import { metricsHandler, type MetricSample } from './metrics.js';
 import { decideUpgrade } from './upgrade.js';
 
 export interface GatewayServer {
@@ -67,6 +72,14 @@ export interface GatewayDeps {
   readonly ready: () => Promise<void>;
   /** The beamlines' input policies; absent: input is not filtered beyond view-only and the control token. */
   readonly inputPolicies?: PolicyDirectory | undefined;
+  /** Desktop sessions and their recordings; absent: no session ids on records, nothing recorded. */
+  readonly sessions?: DesktopSessions | undefined;
+  /** The recordings directory and index, for playback (/api/recordings); absent: no recordings API. */
+  readonly recordings?: { readonly directory: string; readonly index: RecordingIndex } | undefined;
+  /** Samples for GET /metrics besides the gateway's own (recordings, ...). */
+  readonly metrics?: (() => readonly MetricSample[]) | undefined;
+  /** The audit log's queries for the safety officer's pages (/api/audit); absent: no audit API. */
+  readonly auditQueries?: AuditQueries | undefined;
   readonly clock: () => Date;
 }
 
@@ -82,7 +95,8 @@ interface DenyContext {
 /** WebSocket close codes for a viewer whose rights ended (the page then asks /api/desktops/:id/access why). */
 export const ACCESS_CLOSE = { 'login-ended': CloseCode.loginEnded, 'view-revoked': CloseCode.viewRevoked } as const;
 
-export function createGatewayServer({ config, log, clientDir, audit, login, ready, clock, inputPolicies }: GatewayDeps): GatewayServer {
+export function createGatewayServer(deps: GatewayDeps): GatewayServer {
+  const { config, log, clientDir, audit, login, ready, clock, inputPolicies, sessions } = deps;
   const targets = new Map<string, TargetConfig>(config.targets.map(t => [t.id, t]));
   const viewers = new Set<ViewerProxy>();
   // One pool for all viewers: recycled 256 KiB reads instead of a fresh buffer per read (docs/benchmarks.md).
@@ -95,10 +109,16 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
       const who = blockedBy.get(r.connection);
       if (who === undefined) continue;
       if (r.kind === 'first') who.tell(`Blocked: ${r.reason}`);
+      const message = r.kind === 'first' ? `input blocked by rule ${r.ruleId}: ${r.reason}` : `${r.count} more inputs blocked by rule ${r.ruleId}`;
+      const session = sessions?.sessionOf(who.target.id);
       void audit.tryRecord({
         code: 'input.blocked', actor: who.userId, target: who.target.id, beamline: who.target.beamline, address: who.address,
-        message: r.kind === 'first' ? `input blocked by rule ${r.ruleId}: ${r.reason}` : `${r.count} more inputs blocked by rule ${r.ruleId}`,
+        session, beamtime: sessions?.beamtimeOf(who.target.id), message,
         details: { rule: r.ruleId, viewer: r.connection, ...(r.kind === 'repeated' ? { count: r.count, from: r.from, to: r.to } : {}) },
+      }).then((record) => {
+        sessions?.note(who.target.id, {
+          kind: 'blocked', message, actor: who.userId, detail: r.ruleId, ...(record === undefined ? {} : { auditSeq: record.seq }),
+        });
       });
     }
   };
@@ -117,6 +137,10 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.get('/metrics', metricsHandler(config.metrics.allowedAddresses, () => [
+    { name: 'beamgate_viewers', help: 'Desktop viewers connected now.', type: 'gauge', value: viewers.size },
+    ...(deps.metrics?.() ?? []),
+  ]));
   app.get('/readyz', (_req, res) => {
     ready().then(() => {
       res.status(shuttingDown ? 503 : 200).json({ status: shuttingDown ? 'shutting-down' : 'ready', viewers: viewers.size });
@@ -143,6 +167,20 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
       oidc: login.oidc, sessions: login.sessions, transactions: login.transactions, audit, cookies: login.cookies, allowedOrigins,
       publicUrl: () => publicUrl, maxAgeMs: login.maxAgeMs, log, clock,
     }));
+    if (deps.recordings !== undefined) {
+      // Before apiRoutes, whose router answers 404 for every /api path it does not know.
+      const beamlines = [...new Set(config.targets.map(t => t.beamline ?? t.id))];
+      app.use(recordingRoutes({
+        sessions: login.sessions, access: login.access, cookies: login.cookies, audit, allowedOrigins, log: log.child({ part: 'playback' }),
+        directory: deps.recordings.directory, index: deps.recordings.index, beamlines: () => beamlines,
+      }));
+    }
+    if (deps.auditQueries !== undefined) {
+      app.use(auditRoutes({
+        queries: deps.auditQueries, sessions: login.sessions, access: login.access, cookies: login.cookies,
+        audit, allowedOrigins, clock, log,
+      }));
+    }
     app.use(apiRoutes({ sessions: login.sessions, access: login.access, cookies: login.cookies, audit, allowedOrigins }));
   }
   app.get('/', (_req, res) => {
@@ -245,18 +283,29 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
     }
     const viewerId = randomUUID();
     const userId = principal?.identity.userId ?? 'anonymous';
+    const who = principal?.identity.name ?? 'anonymous (no login)';
+    let session: string | undefined;
     try {
-      await audit.record({
+      // The first viewer opens the desktop's session (and its recording); a session not on record does not start.
+      session = await sessions?.join({ id: target.id, name: target.name, beamline: target.beamline ?? target.id }, viewerId);
+      const joined = await audit.record({
         code: 'viewer.joined', actor: userId, target: target.id, beamline: target.beamline, address,
-        message: `${principal?.identity.name ?? 'anonymous (no login)'} ${interactive ? 'connected to' : 'is watching'} ${target.name}`,
+        session, beamtime: sessions?.beamtimeOf(target.id),
+        message: `${who} ${interactive ? 'connected to' : 'is watching'} ${target.name}`,
         details: { viewer: viewerId, interactive },
       });
+      sessions?.note(target.id, { kind: 'viewer', detail: 'joined', actor: userId, message: `${who} joined`, auditSeq: joined.seq });
     } catch {
+      sessions?.leave(target.id, viewerId);
       refuse(socket, 503, 'GW_ERR_AUDIT_UNAVAILABLE', 'The gateway cannot write its audit log right now, so it lets nobody in.');
       return;
     }
     if (socket.destroyed) {
-      await audit.tryRecord({ code: 'viewer.left', actor: userId, target: target.id, beamline: target.beamline, address, message: 'the browser went away during the checks', details: { viewer: viewerId } });
+      sessions?.leave(target.id, viewerId);
+      await audit.tryRecord({
+        code: 'viewer.left', actor: userId, target: target.id, beamline: target.beamline, address, session,
+        message: 'the browser went away during the checks', details: { viewer: viewerId },
+      });
       return;
     }
     const policyDesktop = desktop;
@@ -335,15 +384,19 @@ export function createGatewayServer({ config, log, clientDir, audit, login, read
         if (error === undefined || error.closeCode === CloseCode.goingAway) viewerLog.info(fields, 'viewer disconnected');
         else viewerLog.warn(fields, 'viewer disconnected with an error');
         const reason = leftBecause ?? (error === undefined ? 'closed by the browser' : `${error.code}: ${error.message}`);
+        const leftMessage = `${principal?.identity.name ?? 'anonymous'} left ${target.name} (${reason})`;
+        sessions?.note(target.id, { kind: 'viewer', detail: 'left', actor: userId, message: leftMessage });
         void audit.tryRecord({
           code: 'viewer.left', actor: userId, target: target.id, beamline: target.beamline, address,
-          message: `${principal?.identity.name ?? 'anonymous'} left ${target.name} (${reason})`,
+          session, beamtime: sessions?.beamtimeOf(target.id), message: leftMessage,
           details: { viewer: viewerId, bytesToBrowser: viewer.stats.bytesToBrowser, blockedByPolicy: viewer.stats.blockedByPolicy },
+        }).finally(() => {
+          sessions?.leave(target.id, viewerId);
         });
         // A browser that sent malformed or unknown RFB messages is closed (fail closed) and on record as such.
         if (error?.code.startsWith('GW_ERR_RFB_') === true) {
           void audit.tryRecord({
-            code: 'viewer.protocol_error', actor: userId, target: target.id, beamline: target.beamline, address,
+            code: 'viewer.protocol_error', actor: userId, target: target.id, beamline: target.beamline, address, session,
             message: `${principal?.identity.name ?? 'anonymous'} was disconnected from ${target.name}: ${error.code}`,
             details: { viewer: viewerId, error: error.code, detail: error.message },
           });
@@ -402,7 +455,8 @@ function originsOf(config: GatewayConfig, port = config.listen.port): string[] {
   return defaultOrigins(config.listen.host, port);
 }
 
-async function openUpstream(target: TargetConfig, config: GatewayConfig, readBuffers: ReadBufferPool): Promise<UpstreamConnection> {
+/** A new connection to a target's VNC server with the gateway's credentials (viewers pass the shared read buffers; the recorder does not). */
+export async function openUpstream(target: TargetConfig, config: GatewayConfig, readBuffers?: ReadBufferPool): Promise<UpstreamConnection> {
   let password: string | undefined;
   let tlsCa: string | undefined;
   try {

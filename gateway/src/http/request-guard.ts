@@ -8,7 +8,8 @@ import type { Principal, SessionService } from '../auth/session-service.js';
 
 export type ApiErrorCode =
   | 'GW_ERR_BAD_PATH' | 'GW_ERR_ORIGIN_FORBIDDEN' | 'GW_ERR_LOGIN_REQUIRED' | 'GW_ERR_CSRF' | 'GW_ERR_ACCESS_DENIED'
-  | 'GW_ERR_BAD_REQUEST' | 'GW_ERR_AUDIT_UNAVAILABLE' | 'GW_ERR_CONFLICT' | 'GW_ERR_UNKNOWN_TARGET';
+  | 'GW_ERR_BAD_REQUEST' | 'GW_ERR_AUDIT_UNAVAILABLE' | 'GW_ERR_CONFLICT' | 'GW_ERR_UNKNOWN_TARGET'
+  | 'GW_ERR_UNKNOWN_RECORDING' | 'GW_ERR_RECORDING_UNREADABLE';
 
 export function apiError(res: Response, status: number, code: ApiErrorCode, message: string, extra: Record<string, unknown> = {}): void {
   res.status(status).json({ error: { code, message, ...extra } });

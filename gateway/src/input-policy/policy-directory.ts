@@ -8,7 +8,7 @@
 // Never logs: the caller logs and audits the events.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fallbackPolicy } from '../../../policies/src/input-policy.js';
+import { fallbackPolicy, type BeamlineInputPolicy } from '../../../policies/src/input-policy.js';
 import { compilePolicy, type CompiledPolicy } from '../../../policies/src/input-rules.js';
 import { watchDirectoryWithFs, type WatchDirectory } from '../user-office/file-source.js';
 import { realSchedule, SourceListeners, type Schedule } from '../user-office/source.js';
@@ -43,6 +43,8 @@ interface FileState {
   /** The text of the last attempt, good or refused: the same text is not parsed (or reported) twice. */
   text: string | undefined;
   policy: CompiledPolicy | undefined;
+  /** The last good file's recording section. */
+  recording: BeamlineInputPolicy['recording'] | undefined;
 }
 
 export class PolicyDirectory {
@@ -94,6 +96,11 @@ export class PolicyDirectory {
     }
     this.schedulePoll();
     for (const event of events) this.emit(event);
+  }
+
+  /** The recording settings of a beamline's policy file (absent fields: the gateway's defaults apply). */
+  recording(beamline: string): BeamlineInputPolicy['recording'] | undefined {
+    return this.files.get(beamline)?.recording;
   }
 
   /** The policy in force for a beamline: its file's last good one, or the fallback when it has none. */
@@ -231,7 +238,7 @@ export class PolicyDirectory {
     const path = join(this.directory, name);
     let file = this.files.get(beamline);
     if (file === undefined) {
-      file = { name, signature: undefined, text: undefined, policy: undefined };
+      file = { name, signature: undefined, text: undefined, policy: undefined, recording: undefined };
       this.files.set(beamline, file);
     }
     let signature: string;
@@ -254,8 +261,10 @@ export class PolicyDirectory {
     if (text === file.text) return undefined;
     file.text = text;
     try {
-      const policy = compilePolicy(parseInputPolicy(text, path, beamline));
+      const parsed = parseInputPolicy(text, path, beamline);
+      const policy = compilePolicy(parsed);
       file.policy = policy;
+      file.recording = parsed.recording;
       return { kind: 'loaded', beamline, source: path, policy, ruleIds: policy.rules.map(r => r.id) };
     } catch (e) {
       if (!(e instanceof InputPolicyError)) throw e;

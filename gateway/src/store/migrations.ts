@@ -101,6 +101,15 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
       }
     },
   },
+  '0003_audit_paging': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The safety officer's pages read newest first by seq within one column's value; an index
+      // on (column, at_ms) would make both databases sort every matching row (audit-queries.ts).
+      for (const column of ['code', 'actor', 'subject', 'beamline', 'beamtime', 'target', 'session', 'at_ms'] as const) {
+        await db.schema.createIndex(`audit_log_${column}_seq`).on('audit_log').columns([column, 'seq']).execute();
+      }
+    },
+  },
 };
 
 export interface MigrationOutcome {

@@ -33,7 +33,7 @@ describeEachBackend('store', (backend) => {
     const check = await again.store.audit.verify();
     assert.equal(check.ok && check.records, 1);
     const migrations = await backend.raw(first.config, 'select name from kysely_migration order by name');
-    assert.deepEqual(migrations.map(r => r['name']), ['0001_initial', '0002_sessions_and_recordings']);
+    assert.deepEqual(migrations.map(r => r['name']), ['0001_initial', '0002_sessions_and_recordings', '0003_audit_paging']);
   });
 
   // Two SQLite stores in one process would block each other (better-sqlite3 waits for the write
@@ -98,7 +98,7 @@ describeEachBackend('store', (backend) => {
     else await backend.raw(config, 'create table unrelated (x integer)');
     await assert.rejects(
       openStore(config, { tokenKey: key, migrate: false }),
-      coded('GW_ERR_STORE_MIGRATION', /is not a current Beamgate database \(migrations not run: 0001_initial, 0002_sessions_and_recordings\)/),
+      coded('GW_ERR_STORE_MIGRATION', /is not a current Beamgate database \(migrations not run: 0001_initial, 0002_sessions_and_recordings, 0003_audit_paging\)/),
     );
     const migrated = await backend.open();
     await migrated.store.audit.append({ code: 'gateway.started', at: NOW, actor: 'system', message: 'started' });

@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { SqlAcknowledgementStore } from './acknowledgements.js';
 import { SqlAuditLog } from './audit-log.js';
+import { SqlAuditQueries } from './audit-queries.js';
 import { openDatabase } from './database.js';
 import { SqlLoginTransactionStore } from './login-transactions.js';
 import { MigrationError, migrateToLatest, pendingMigrations } from './migrations.js';
@@ -62,6 +63,7 @@ export async function openStore(config: StoreConfig, options: StoreOptions): Pro
   return {
     kind,
     audit: new SqlAuditLog(db, kind, location),
+    auditQueries: new SqlAuditQueries(db),
     webSessions: new SqlWebSessionStore(db, cipher, log),
     loginTransactions: new SqlLoginTransactionStore(db, cipher, log),
     acknowledgements: new SqlAcknowledgementStore(db),

@@ -1,6 +1,8 @@
 // The persistent store's interfaces, one per aggregate. SQLite (embedded, default) and
 // PostgreSQL implement them with one set of Kysely queries and migrations (store.ts).
-import type { AuditEvent, AuditRecord, AuditFilter, ChainCheck } from '../../../session-recorder/src/audit/audit-record.js';
+import type {
+  AuditCode, AuditEvent, AuditRecord, AuditFilter, ChainCheck, ChainHead,
+} from '../../../session-recorder/src/audit/audit-record.js';
 
 /** Append-only, hash-chained audit log. */
 export interface AuditLog {
@@ -13,6 +15,99 @@ export interface AuditLog {
   query(filter: AuditFilter): Promise<AuditRecord[]>;
   /** Recomputes the whole chain; reports the first broken or missing record. */
   verify(): Promise<ChainCheck>;
+}
+
+/** What the safety officer's pages select (audit-queries.ts); every field given narrows the selection. */
+export interface AuditSelection {
+  readonly beamline?: string | undefined;
+  /** Only records of these beamlines: the reader's scope when they may not read the whole log. */
+  readonly beamlines?: readonly string[] | undefined;
+  readonly beamtime?: string | undefined;
+  /** Records the person acted in or was concerned by: actor OR subject. */
+  readonly person?: string | undefined;
+  readonly session?: string | undefined;
+  /** The desktop (the record's target). */
+  readonly desktop?: string | undefined;
+  /** Exact codes; a family such as control.* is expanded by the caller. */
+  readonly codes?: readonly AuditCode[] | undefined;
+  readonly from?: Date | undefined;
+  /** Exclusive. */
+  readonly to?: Date | undefined;
+}
+
+/** One page of the log, keyset-paged by seq. */
+export interface AuditPageRequest extends AuditSelection {
+  /** Only records older than this seq (the next older page). */
+  readonly before?: number | undefined;
+  /** Only records newer than this seq (the next newer page). */
+  readonly after?: number | undefined;
+  readonly limit: number;
+  /** 'desc' (default): newest first. */
+  readonly order?: 'asc' | 'desc' | undefined;
+}
+
+export interface AuditPage {
+  /** In the requested order. */
+  readonly records: AuditRecord[];
+  /** Pass as `before` for the next older page; absent when no older record matches. */
+  readonly older?: number | undefined;
+  /** Pass as `after` for the next newer page; absent when no newer record matches. */
+  readonly newer?: number | undefined;
+}
+
+/** Statistics over a time range; codes do not apply (each figure has its own). */
+export interface AuditStatsRequest extends Omit<AuditSelection, 'codes'> {
+  /** A connection without a leave record counts up to the earlier of `to` and now. */
+  readonly now: Date;
+}
+
+export interface AuditStatsFigures {
+  /** Time viewers were connected (viewer.joined to viewer.left, clipped to the range). */
+  readonly remoteMs: number;
+  /** Viewer connections that overlap the range. */
+  readonly connections: number;
+  /** control.transition records. */
+  readonly controlChanges: number;
+  /** Inputs blocked by the input policy (a burst's first record counts 1, its summary its count). */
+  readonly blockedActions: number;
+}
+
+export interface AuditStatsRow extends AuditStatsFigures {
+  /** The beamline, beamtime or person ('' for records without one). */
+  readonly key: string;
+  /** Beamtime rows: the beamline the beamtime is on. */
+  readonly beamline?: string | undefined;
+}
+
+export interface AuditStats {
+  readonly from?: Date | undefined;
+  /** The end of what was counted: the request's `to` or now, whichever is earlier. */
+  readonly to: Date;
+  readonly totals: AuditStatsFigures;
+  readonly byBeamline: readonly AuditStatsRow[];
+  readonly byBeamtime: readonly AuditStatsRow[];
+  /** A person's control changes are those they made or were concerned by (actor or subject). */
+  readonly byPerson: readonly AuditStatsRow[];
+}
+
+/** Reading the audit log for the safety officer's pages, exports and statistics. */
+export interface AuditQueries {
+  page(request: AuditPageRequest): Promise<AuditPage>;
+  /** How many records match with seq <= upToSeq. */
+  count(selection: AuditSelection, upToSeq: number): Promise<number>;
+  /**
+   * The matching records with seq <= upToSeq, oldest first, a batch at a time (for exports). Each
+   * batch is its own short read: a long export never holds the database (SQLite has one connection).
+   */
+  scan(selection: AuditSelection, upToSeq: number, batchSize?: number): AsyncIterable<readonly AuditRecord[]>;
+  /** The head row: how many records the log holds and the last one's hash. */
+  head(): Promise<ChainHead>;
+  stats(request: AuditStatsRequest): Promise<AuditStats>;
+  /**
+   * The same verdict as AuditLog.verify(), reached in short reads of one page each, so a check
+   * of a large log in a running gateway does not stall its appends.
+   */
+  checkChain(): Promise<ChainCheck>;
 }
 
 /** A logged-in browser session (backend-for-frontend): tokens never leave the server. */
@@ -136,6 +231,8 @@ export interface RecordingIndex {
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   readonly audit: AuditLog;
+  /** Filtered, paged reading of the audit log, statistics, exports (the safety officer's pages). */
+  readonly auditQueries: AuditQueries;
   readonly webSessions: WebSessionStore;
   readonly loginTransactions: LoginTransactionStore;
   readonly acknowledgements: AcknowledgementStore;

@@ -21,7 +21,7 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { xwdToPng } from './xwd-png.js';
+import { parseXwd, xwdToPng, type XwdImage } from './xwd-png.js';
 
 /**
  * One event as the X application received it. `keysym` is the X keysym name as xev prints it
@@ -49,6 +49,8 @@ export interface KioskDesktop {
   inputLog(): Promise<InputRecord[]>;
   /** Saves a PNG of the whole X screen (xwd -root, converted in-process). */
   screenshotPng(path: string): Promise<void>;
+  /** The whole X screen as packed RGB (xwd -root; X draws no pointer into it). */
+  screenshot(): Promise<XwdImage>;
   /**
    * The window that owns an X selection ('PRIMARY', 'CLIPBOARD'), 0 when none does. Xvnc takes
    * both when a viewer's ClientCutText arrives; xev and openbox never own them.
@@ -418,6 +420,10 @@ export async function startKioskDesktop(opts: KioskDesktopOptions = {}): Promise
       async inputLog() {
         const text = await readFile(join(stateDir, 'app-0.log'), 'utf8').catch(() => '');
         return parseXevLog(text);
+      },
+      async screenshot() {
+        if (!onPath('xwd')) throw new Error('xwd not found: install the Debian package x11-apps (bash .ci/install-deps)');
+        return parseXwd(await runBuffer('xwd', ['-root', '-silent', '-display', display], xEnv));
       },
       async screenshotPng(path: string) {
         if (!onPath('xwd')) throw new Error('xwd not found: install the Debian package x11-apps (bash .ci/install-deps)');

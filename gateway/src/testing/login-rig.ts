@@ -37,6 +37,8 @@ export interface LoginRigOptions {
   readonly accessTokenTtlSeconds?: number;
   /** The demo beamline's input policy document (docs/input-policy.md); absent: no input policy. */
   readonly inputPolicy?: Record<string, unknown>;
+  /** Serve this VNC server (e.g. a real Xvnc kiosk) as bl-demo instead of the demo desktop. */
+  readonly vnc?: { readonly host: string; readonly port: number; readonly password: string };
 }
 
 async function freePort(): Promise<number> {
@@ -59,7 +61,7 @@ export async function startLoginRig(options: LoginRigOptions = {}): Promise<Logi
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
   try {
-    writeFileSync(join(dir, 'vnc-password'), 'demo-pw\n');
+    writeFileSync(join(dir, 'vnc-password'), `${options.vnc?.password ?? 'demo-pw'}\n`);
     writeFileSync(join(dir, 'client-secret'), 'test-client-secret-0123456789\n');
     writeFileSync(userOfficeFile, stringify(sampleUserOffice(new Date())));
     const desktop = await startDemoDesktop({ password: 'demo-pw' });
@@ -87,7 +89,10 @@ export async function startLoginRig(options: LoginRigOptions = {}): Promise<Logi
       // Tests log in dozens of times a second from one address; the rate limits have their own tests.
       limits: { loginRequestsPerSecond: 1000, apiRequestsPerSecond: 1000 },
       ...(options.inputPolicy === undefined ? {} : { inputPolicies: { directory: policyDir } }),
-      targets: [{ id: 'bl-demo', name: 'BL-DEMO', beamline: DEMO_BEAMLINE, host: '127.0.0.1', port: desktop.port, security: ['vnc'], passwordFile: join(dir, 'vnc-password') }],
+      targets: [{
+        id: 'bl-demo', name: 'BL-DEMO', beamline: DEMO_BEAMLINE, host: options.vnc?.host ?? '127.0.0.1', port: options.vnc?.port ?? desktop.port,
+        security: ['vnc'], passwordFile: join(dir, 'vnc-password'),
+      }],
     }, 'test');
     const gateway = await startGateway(config, pino({ level: 'silent' }), options.clock);
     closers.push(() => gateway.close());

@@ -225,7 +225,10 @@ export class RecordingScanner {
     let pos = 0;
     if (this.headerValue === undefined) {
       const consumed = this.tryHeader();
-      if (consumed === 0) return out;
+      if (consumed === 0) {
+        if (this.buffer === chunk) this.buffer = new Uint8Array(chunk); // the caller may reuse its chunk
+        return out;
+      }
       pos = consumed;
     }
     const buf = this.buffer;
@@ -248,8 +251,9 @@ export class RecordingScanner {
       pos += size;
     }
     this.base += pos;
-    // Keep the unfinished tail in a buffer of its own, so the caller's chunk can be reused.
-    this.buffer = pos === buf.length ? new Uint8Array(0) : buf.slice(pos);
+    // Keep the unfinished tail in a buffer of its own, so the caller's chunk can be reused. A copy made
+    // with the Uint8Array constructor: on a Node Buffer, slice() is a view into the caller's memory.
+    this.buffer = pos === buf.length ? new Uint8Array(0) : new Uint8Array(buf.subarray(pos));
     return out;
   }
 

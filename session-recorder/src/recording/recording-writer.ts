@@ -28,7 +28,7 @@ export const DEFAULT_WRITER_OPTIONS: RecordingWriterOptions = {
 };
 
 /** RFB payloads below this are stored as they are: deflate's overhead would eat the gain. */
-const COMPRESS_MIN_BYTES = 1024;
+const COMPRESS_MIN_BYTES = 256;
 /** After this many stored-compressed bytes, decide whether deflate pays for this stream. */
 const COMPRESS_PROBE_BYTES = 256 * 1024;
 
