@@ -10,10 +10,10 @@ import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { exportText } from './audit/audit-export.js';
 import { parseExportQuery, type ExportParams } from './http/audit-params.js';
-import { isStoreError } from './store/store-error.js';
 import type { Store, StoreConfig } from './store/types.js';
 import type { ChainHead } from '../../session-recorder/src/audit/audit-record.js';
 import { storeConfigFromArgs, UsageError, type CliIo, type StoreOpener } from './cli.js';
+import { openExistingStore, parseOrExplain } from './cli-common.js';
 
 export const AUDIT_EXPORT_USAGE = `usage: beamgate audit export [--config FILE | --sqlite FILE | --postgres URL [--schema NAME]] --format csv|json
        [--beamline ID] [--beamtime ID] [--person ID] [--session ID] [--desktop ID] [--kind KINDS] [--from TIME] [--to TIME] [--out FILE]
@@ -114,23 +114,10 @@ async function exportFrom(store: Store, args: ExportArgs, stdout: Writable): Pro
 export async function runAuditExportCli(
   argv: readonly string[], io: CliIo, open: StoreOpener, stdout: Writable = process.stdout,
 ): Promise<number> {
-  let args: ExportArgs;
-  try {
-    args = parseExportArgs(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    io.err(`beamgate: ${e.message}`);
-    io.err(AUDIT_EXPORT_USAGE);
-    return 2;
-  }
-  let store: Store;
-  try {
-    store = await open(args.store, { tokenKey: randomBytes(32), migrate: false });
-  } catch (e) {
-    if (!isStoreError(e)) throw e;
-    io.err(`beamgate: could not open the audit log: ${e.message} [${e.code}]`);
-    return 3;
-  }
+  const args = parseOrExplain(() => parseExportArgs(argv), io, AUDIT_EXPORT_USAGE);
+  if (args === undefined) return 2;
+  const store = await openExistingStore(args.store, io, open, 'open the audit log');
+  if (store === undefined) return 3;
   try {
     const { count, head } = await exportFrom(store, args, stdout);
     // Data goes to stdout; what happened to stderr, so a pipe gets only the export.

@@ -1,16 +1,15 @@
 // `beamgate recordings list|verify|prune`: the operator's view of the recordings index and files.
 // list and verify only read; prune deletes expired recordings and audits each deletion, as the
 // gateway itself does every pruneIntervalMinutes.
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { AuditWriter } from './audit/audit-writer.js';
 import { loadConfigFile, recordingsDirectory } from './config.js';
 import { pruneRecordings, recordingPath } from './recording/retention.js';
-import { isStoreError } from './store/store-error.js';
 import type { RecordingEntry, Store, StoreConfig } from './store/types.js';
 import { formatMs, indexRecording } from '../../session-recorder/src/recording/recording-reader.js';
 import { storeConfigFromArgs, UsageError, type CliIo, type StoreOpener } from './cli.js';
+import { openExistingStore, parseOrExplain } from './cli-common.js';
 
 export const RECORDINGS_USAGE = `usage: beamgate recordings list   [STORE] [--dir DIR] [--desktop ID] [--beamline ID] [--from ISO] [--to ISO] [--all]
        beamgate recordings verify [STORE] [--dir DIR] [ID ...]
@@ -67,23 +66,10 @@ function parseRecordingsArgs(argv: readonly string[]): RecordingsArgs {
 }
 
 export async function runRecordingsCli(argv: readonly string[], io: CliIo, open: StoreOpener): Promise<number> {
-  let args: RecordingsArgs;
-  try {
-    args = parseRecordingsArgs(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    io.err(`beamgate: ${e.message}`);
-    io.err(RECORDINGS_USAGE);
-    return 2;
-  }
-  let store: Store;
-  try {
-    store = await open(args.store, { tokenKey: randomBytes(32), migrate: false });
-  } catch (e) {
-    if (!isStoreError(e)) throw e;
-    io.err(`beamgate: could not open the store: ${e.message} [${e.code}]`);
-    return 3;
-  }
+  const args = parseOrExplain(() => parseRecordingsArgs(argv), io, RECORDINGS_USAGE);
+  if (args === undefined) return 2;
+  const store = await openExistingStore(args.store, io, open, 'open the store');
+  if (store === undefined) return 3;
   try {
     switch (args.command) {
       case 'list':

@@ -3,16 +3,15 @@
 // recomputes the audit log's hash chain and compares it with the head row. It only reads: it
 // never migrates, repairs or writes the database it checks, and never prints a password.
 import { realpathSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config.js';
 import { storeConfigOf } from './store/store-config.js';
 import { openStore, type StoreOptions } from './store/store.js';
-import { isStoreError } from './store/store-error.js';
 import type { Store, StoreConfig } from './store/types.js';
 import { RECORDINGS_USAGE, runRecordingsCli } from './cli-recordings.js';
 import { AUDIT_EXPORT_USAGE, runAuditExportCli } from './cli-audit-export.js';
+import { openExistingStore, parseOrExplain } from './cli-common.js';
 
 export const CLI_USAGE = `usage: beamgate audit verify [--config FILE] [--sqlite FILE | --postgres URL [--schema NAME]]
 
@@ -80,24 +79,10 @@ export type StoreOpener = (config: StoreConfig, options: StoreOptions) => Promis
 export async function runCli(argv: readonly string[], io: CliIo, open: StoreOpener = openStore): Promise<number> {
   if (argv[0] === 'recordings') return runRecordingsCli(argv.slice(1), io, open);
   if (argv[0] === 'audit' && argv[1] === 'export') return runAuditExportCli(argv.slice(2), io, open);
-  let config: StoreConfig;
-  try {
-    config = parseCommand(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    io.err(`beamgate: ${e.message}`);
-    io.err(CLI_USAGE);
-    return EXIT.usage;
-  }
-  let store: Store;
-  try {
-    // Verifying reads no session, so the token key is a throwaway; migrate: false keeps the database untouched.
-    store = await open(config, { tokenKey: randomBytes(32), migrate: false });
-  } catch (e) {
-    if (!isStoreError(e)) throw e;
-    io.err(`beamgate: could not check the audit log: ${e.message} [${e.code}]`);
-    return EXIT.unavailable;
-  }
+  const config = parseOrExplain(() => parseCommand(argv), io, CLI_USAGE);
+  if (config === undefined) return EXIT.usage;
+  const store = await openExistingStore(config, io, open, 'check the audit log');
+  if (store === undefined) return EXIT.unavailable;
   try {
     const check = await store.audit.verify();
     if (check.ok) {

@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseXwd, xwdToPng, type XwdImage } from './xwd-png.js';
+import { mitCookie } from './x11-client.js';
 
 /**
  * One event as the X application received it. `keysym` is the X keysym name as xev prints it
@@ -236,26 +237,6 @@ function xvncShim(realXvnc: string, securityTypes: string): string {
     `exec '${realXvnc}' "\${args[@]}"`,
     '',
   ].join('\n');
-}
-
-/** The MIT-MAGIC-COOKIE-1 in an Xauthority file (entries: family, address, number, name, data). */
-function mitCookie(xauth: Buffer): Buffer {
-  let o = 0;
-  const field = (): Buffer => {
-    const length = xauth.readUInt16BE(o);
-    const value = xauth.subarray(o + 2, o + 2 + length);
-    o += 2 + length;
-    return value;
-  };
-  while (o + 2 <= xauth.length) {
-    o += 2; // family
-    field(); // address
-    field(); // display number
-    const name = field().toString('latin1');
-    const data = field();
-    if (name === 'MIT-MAGIC-COOKIE-1') return data;
-  }
-  throw new Error('no MIT-MAGIC-COOKIE-1 in the Xauthority file');
 }
 
 const pad4 = (n: number): number => (4 - (n % 4)) % 4;

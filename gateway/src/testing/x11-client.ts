@@ -12,7 +12,7 @@ const STRING = 31;
 const pad4 = (n: number): number => (4 - (n % 4)) % 4;
 
 /** The MIT-MAGIC-COOKIE-1 in an Xauthority file (entries: family, address, number, name, data). */
-function mitCookie(xauth: Buffer): Buffer {
+export function mitCookie(xauth: Buffer): Buffer {
   let o = 0;
   const field = (): Buffer => {
     const length = xauth.readUInt16BE(o);
