@@ -116,6 +116,8 @@ async function main(): Promise<void> {
     `  User office: ${userOfficeFile}   (edit it: rights change within seconds)`,
     `  Input policy: ${join(policyDir, `${DEMO_BEAMLINE}.yaml`)}   (denied keys, the interlock reset button; hot-reloaded)`,
     `  Data:        ${dataDir}   (SQLite store with the audit log: npm run beamgate -- audit verify --sqlite ${join(dataDir, 'beamgate.sqlite')})`,
+    `  Audit log:   ${gateway.url}audit.html   (as sam.safety: filters, export, statistics, jump to a recording)`,
+    `  Recordings:  ${join(dataDir, 'recordings')}   (every desktop session; npm run beamgate -- recordings list --sqlite ${join(dataDir, 'beamgate.sqlite')})`,
     '',
     '  Logins:',
     ...DEMO_ACCOUNTS.map(a => `    ${a.login.padEnd(width)}  ${a.password.padEnd(pwWidth)}  ${a.shows}`),

@@ -172,7 +172,8 @@ describe('session recording through the gateway (demo desktop)', () => {
       assert.equal(index.condition, 'cut');
       const startedAt = Date.parse(index.header.startedAt);
       const lost = killedAt - (startedAt + index.durationMs);
-      assert.ok(lost < 2000, `at most the last second or so is lost (lost ${lost} ms)`);
+      // Batches go to the file every second; a still screen writes a heartbeat every second: at most about two seconds.
+      assert.ok(lost < 2500, `at most the last seconds are lost (lost ${lost} ms)`);
       assert.ok(index.keyFrames.length >= 1);
     } finally {
       again.kill('SIGTERM');

@@ -24,7 +24,7 @@ export interface RecordingWriterOptions {
 }
 
 export const DEFAULT_WRITER_OPTIONS: RecordingWriterOptions = {
-  flushIntervalMs: 250, syncIntervalMs: 5000, flushBytes: 1024 * 1024, maxQueuedBytes: 64 * 1024 * 1024,
+  flushIntervalMs: 1000, syncIntervalMs: 10_000, flushBytes: 1024 * 1024, maxQueuedBytes: 64 * 1024 * 1024,
 };
 
 /** RFB payloads below this are stored as they are: deflate's overhead would eat the gain. */
