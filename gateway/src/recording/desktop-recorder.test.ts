@@ -14,7 +14,7 @@ import { renderPanel } from '../demo-desktop/widgets.js';
 import { connectUpstream } from '../proxy/upstream-connector.js';
 import { RawRfbClient } from '../testing/raw-rfb-client.js';
 import { RfbPicture } from '../testing/rfb-picture.js';
-import { decodeKeyFramePayload, RecordKind, type RecordingHeader } from '../../../session-recorder/src/recording/format.js';
+import { decodeKeyFramePayload, decodeSegmentStart, RecordKind, type RecordingHeader } from '../../../session-recorder/src/recording/format.js';
 import { indexRecording, readRecords } from '../../../session-recorder/src/recording/recording-reader.js';
 import { RecordingWriter } from '../../../session-recorder/src/recording/recording-writer.js';
 import { DesktopRecorder } from './desktop-recorder.js';
@@ -62,6 +62,10 @@ async function lastPicture(path: string): Promise<RfbPicture> {
   assert.ok(key !== undefined, 'the recording has a key frame');
   const picture = new RfbPicture(key.width, key.height);
   for (const record of await readRecords(path, key.offset, index.validBytes)) {
+    if (record.kind === RecordKind.Segment) {
+      const segment = decodeSegmentStart(record.payload);
+      picture.newStream(segment.width, segment.height);
+    }
     if (record.kind === RecordKind.KeyFrame) picture.apply(decodeKeyFramePayload(record.payload).rfb);
     if (record.kind === RecordKind.Rfb) picture.apply(record.payload);
   }
@@ -97,7 +101,8 @@ describe('desktop recorder (demo desktop)', () => {
       const index = await indexRecording(path);
       assert.equal(index.condition, 'complete');
       assert.deepEqual(index.end, { reason: 'test over' });
-      assert.equal(index.segments.length, 1);
+      // Every key frame starts a segment of its own (a fresh connection: a fresh compression stream).
+      assert.equal(index.segments.length, index.keyFrames.length);
       assert.deepEqual([index.segments[0]?.width, index.segments[0]?.height], [640, 480]);
       assert.ok(index.keyFrames.length >= 2, `key frames: ${index.keyFrames.length}`);
       assert.deepEqual(index.events.map(e => e.message), ['alice took control']);

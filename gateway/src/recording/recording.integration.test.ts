@@ -20,7 +20,7 @@ import { pointerEvent } from '../rfb/c2s-encode.js';
 import { connectWsRfb, pictureBarrier } from '../testing/ws-rfb-client.js';
 import { startKioskDesktop, xvncAvailable, kioskToolsMissingMessage } from '../testing/kiosk-fixture.js';
 import { RfbPicture } from '../testing/rfb-picture.js';
-import { decodeKeyFramePayload, RecordKind } from '../../../session-recorder/src/recording/format.js';
+import { decodeKeyFramePayload, decodeSegmentStart, RecordKind } from '../../../session-recorder/src/recording/format.js';
 import { indexRecording, readRecords } from '../../../session-recorder/src/recording/recording-reader.js';
 import { recordingPath } from './retention.js';
 
@@ -63,6 +63,10 @@ async function lastPicture(path: string, from: 'last' | 'first-alone' = 'last'):
   const end = from === 'last' ? index.validBytes : (index.keyFrames[1]?.offset ?? index.validBytes);
   for (const record of await readRecords(path, key.offset, end)) {
     if (from === 'first-alone' && record.kind !== RecordKind.KeyFrame) continue;
+    if (record.kind === RecordKind.Segment) {
+      const segment = decodeSegmentStart(record.payload);
+      picture.newStream(segment.width, segment.height);
+    }
     if (record.kind === RecordKind.KeyFrame) picture.apply(decodeKeyFramePayload(record.payload).rfb);
     if (record.kind === RecordKind.Rfb) picture.apply(record.payload);
   }

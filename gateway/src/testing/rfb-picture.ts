@@ -1,13 +1,25 @@
-// Test support: applies recorded server-to-client RFB messages (the recorder's encodings: Raw, RRE,
-// Hextile, DesktopSize, ExtendedDesktopSize, DesktopName, in noVNC's pixel format: 4 bytes per
-// pixel, R G B X) to a picture, so a test can compare what a recording shows with the live screen.
-// Deliberately independent of the gateway's scanner: it checks the recording, not the scanner.
+// Test support: applies recorded server-to-client RFB messages (the recorder's encodings: ZRLE,
+// Raw, RRE, Hextile, DesktopSize, ExtendedDesktopSize, DesktopName, in noVNC's pixel format: 4
+// bytes per pixel, R G B X) to a picture, so a test can compare what a recording shows with the
+// live screen. Deliberately independent of the gateway's scanner: it checks the recording, not
+// the scanner.
+import { constants, inflateSync } from 'node:zlib';
 
 export class RfbPicture {
   pixels: Uint8Array;
+  /** ZRLE's zlib stream of the current RFB stream: everything compressed so far, and how much of its output was used. */
+  private zrleInput: Buffer[] = [];
+  private zrleUsed = 0;
 
   constructor(public width: number, public height: number) {
     this.pixels = new Uint8Array(width * height * 4);
+  }
+
+  /** A new RFB stream (a Segment record): ZRLE's zlib stream starts afresh. */
+  newStream(width: number, height: number): void {
+    this.resize(width, height);
+    this.zrleInput = [];
+    this.zrleUsed = 0;
   }
 
   /** RGB of the pixel at (x, y). */
@@ -61,6 +73,15 @@ export class RfbPicture {
       }
       case 5:
         return this.hextile(v, p, x, y, w, h);
+      case 16: {
+        const length = v.getUint32(p);
+        this.zrleInput.push(Buffer.from(v.buffer, v.byteOffset + p + 4, length));
+        // No streaming inflate in node's sync API: inflate all of the stream so far, use the new part.
+        const all = inflateSync(Buffer.concat(this.zrleInput), { finishFlush: constants.Z_SYNC_FLUSH });
+        this.zrle(all.subarray(this.zrleUsed), x, y, w, h);
+        this.zrleUsed = all.length;
+        return p + 4 + length;
+      }
       case -223:
         this.resize(w, h);
         return p;
@@ -116,6 +137,69 @@ export class RfbPicture {
       }
     }
     return p;
+  }
+
+  private zrle(data: Uint8Array, x0: number, y0: number, w: number, h: number): void {
+    let p = 0;
+    const cpixel = (): number => {
+      const c = (data[p] ?? 0) | ((data[p + 1] ?? 0) << 8) | ((data[p + 2] ?? 0) << 16);
+      p += 3;
+      return c;
+    };
+    const runLength = (): number => {
+      let n = 1;
+      for (;;) {
+        const b = data[p++] ?? 0;
+        n += b;
+        if (b !== 255) return n;
+      }
+    };
+    for (let ty = y0; ty < y0 + h; ty += 64) {
+      const th = Math.min(64, y0 + h - ty);
+      for (let tx = x0; tx < x0 + w; tx += 64) {
+        const tw = Math.min(64, x0 + w - tx);
+        const sub = data[p++] ?? 0;
+        const put = (i: number, c: number): void => {
+          this.put(tx + (i % tw), ty + Math.floor(i / tw), c);
+        };
+        if (sub === 0) {
+          for (let i = 0; i < tw * th; i++) put(i, cpixel());
+        } else if (sub === 1) {
+          this.fill(tx, ty, tw, th, cpixel());
+        } else if (sub <= 16) {
+          const palette = Array.from({ length: sub }, cpixel);
+          const bits = sub === 2 ? 1 : sub <= 4 ? 2 : 4;
+          for (let row = 0; row < th; row++) {
+            let bit = 8;
+            let byte = 0;
+            for (let col = 0; col < tw; col++) {
+              if (bit === 8) {
+                byte = data[p++] ?? 0;
+                bit = 0;
+              }
+              const index = (byte >> (8 - bits - bit)) & ((1 << bits) - 1);
+              bit += bits;
+              this.put(tx + col, ty + row, palette[index] ?? 0);
+            }
+          }
+        } else if (sub === 128) {
+          for (let i = 0; i < tw * th;) {
+            const c = cpixel();
+            const n = runLength();
+            for (let k = 0; k < n; k++) put(i++, c);
+          }
+        } else if (sub >= 130) {
+          const palette = Array.from({ length: sub - 128 }, cpixel);
+          for (let i = 0; i < tw * th;) {
+            const index = data[p++] ?? 0;
+            const n = (index & 128) !== 0 ? runLength() : 1;
+            for (let k = 0; k < n; k++) put(i++, palette[index & 127] ?? 0);
+          }
+        } else {
+          throw new Error(`RfbPicture: ZRLE subencoding ${sub} is not defined`);
+        }
+      }
+    }
   }
 
   private resize(w: number, h: number): void {
