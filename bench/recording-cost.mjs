@@ -3,7 +3,7 @@
 // the same run; plus the recording's storage per hour. The gateway runs as a child process and its
 // CPU is read from /proc/<pid>/stat (user + system), so the viewers' own work is not counted.
 // Loopback only; every process it starts is stopped at the end.
-// Usage: node bench/recording-cost.mjs [buildDir=dist]   (npm run bench:recording)
+// Usage: node bench/recording-cost.mjs [buildDir=dist]   (npm run bench:recording; needs TigerVNC and tk)
 // Env: ROUNDS [3]  DURATION [30] seconds per measurement  VIEWERS [10]  WARMUP [3] seconds  KEEP [0] (1: keep the recordings)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
@@ -99,7 +99,18 @@ async function measure(work, kiosk, recording) {
   }
 }
 
+function onPath(binary) {
+  return (process.env.PATH ?? '').split(':').some((dir) => {
+    try {
+      return statSync(join(dir, binary)).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
 async function main() {
+  if (!onPath('wish')) throw new Error('bench/recording-cost.mjs needs wish (Tcl/Tk) for its stand-in control GUI: apt-get install -y tk');
   const work = mkdtempSync(join(tmpdir(), 'beamgate-bench-rec-'));
   const kiosk = await fixture.startKioskDesktop({ geometry: '1280x800', name: 'bench-gui' });
   const gui = spawn('wish', [resolve('bench/gui/control-panel.tcl')], {
