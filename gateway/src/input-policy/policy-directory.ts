@@ -1,6 +1,6 @@
 // The beamline input policies as a directory of files, one per beamline (`<beamline id>.yaml`),
 // read at start (a bad file stops the start) and reloaded when they change, the way the user-office
-// file is (user-office/file-source.ts): the directory is watched, a slow stat poll catches what
+// file is (both through reload-loop.ts): the directory is watched, a slow stat poll catches what
 // watching misses, a changed file is read after a quiet time. A bad edit is refused with the file,
 // path and line, and that beamline's last good policy stays. A removed file's beamline falls back
 // to the conservative default (fallbackPolicy: kiosk keys, no clipboard, no resize), never to no
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fallbackPolicy, type BeamlineInputPolicy } from '../../../policies/src/input-policy.js';
 import { compilePolicy, type CompiledPolicy } from '../../../policies/src/input-rules.js';
 import { watchDirectoryWithFs, type WatchDirectory } from '../user-office/file-source.js';
+import { ReloadLoop } from '../reload-loop.js';
 import { realSchedule, SourceListeners, type Schedule } from '../user-office/source.js';
 import { beamlineOfFileName, InputPolicyError, parseInputPolicy } from './load.js';
 
@@ -49,52 +50,50 @@ interface FileState {
 
 export class PolicyDirectory {
   private readonly directory: string;
-  private readonly debounceMs: number;
-  private readonly pollMs: number;
-  private readonly schedule: Schedule;
-  private readonly watchDirectory: WatchDirectory;
+  private readonly loop: ReloadLoop<PolicyEvent[]>;
   private readonly listeners = new SourceListeners<PolicyEvent>('input policy');
   /** By beamline id. */
   private readonly files = new Map<string, FileState>();
   private readonly fallbacks = new Map<string, CompiledPolicy>();
   /** Duplicate-file errors reported by the last scan: reported again only after they went away. */
   private duplicates = new Set<string>();
-  private watcher: { close(): void } | undefined;
-  private cancelDebounce: (() => void) | undefined;
-  private cancelPoll: (() => void) | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
-  private polling = false;
   private started = false;
-  private closed = false;
 
   constructor(options: PolicyDirectoryOptions) {
     this.directory = options.directory;
-    this.debounceMs = options.debounceMs ?? 200;
-    this.pollMs = options.pollMs ?? 10_000;
-    this.schedule = options.schedule ?? realSchedule;
-    this.watchDirectory = options.watchDirectory ?? watchDirectoryWithFs;
+    this.loop = new ReloadLoop({
+      directory: options.directory,
+      debounceMs: options.debounceMs ?? 200,
+      pollMs: options.pollMs ?? 10_000,
+      schedule: options.schedule ?? realSchedule,
+      watchDirectory: options.watchDirectory ?? watchDirectoryWithFs,
+    }, async (poll) => {
+      if (this.loop.closed) return [];
+      const events = await this.scan(poll);
+      for (const event of events) this.emit(event);
+      return events;
+    });
   }
 
   /** Reads every policy file; rejects with an InputPolicyError listing every bad file, so the gateway does not start on one. */
   async start(): Promise<void> {
     if (this.started) throw new Error('PolicyDirectory.start() called twice');
     this.started = true;
-    this.watcher = this.tryWatch();
+    this.loop.watch();
     const events: PolicyEvent[] = [];
-    const load = this.queue.then(async () => {
+    const load = this.loop.run(async () => {
       events.push(...await this.scan(false));
     });
-    this.queue = load.catch(() => undefined);
     try {
       await load;
       const errors = events.flatMap(e => e.kind === 'rejected' ? [e.error] : []);
       if (errors.length > 0) throw new InputPolicyError(errors.join('\n'));
-      if (this.closed) throw new InputPolicyError(`${this.directory}: the policy directory was closed during start`);
+      if (this.loop.closed) throw new InputPolicyError(`${this.directory}: the policy directory was closed during start`);
     } catch (e) {
       this.close();
       throw e;
     }
-    this.schedulePoll();
+    this.loop.startPolling();
     for (const event of events) this.emit(event);
   }
 
@@ -123,7 +122,7 @@ export class PolicyDirectory {
   /** Reads the directory now; resolves with what changed. */
   refresh(): Promise<PolicyEvent[]> {
     if (!this.started) return Promise.reject(new Error('PolicyDirectory.refresh() before start()'));
-    return this.enqueue(false);
+    return this.loop.checkNow();
   }
 
   /** Every load, refusal and removal from now on; returns a function that unsubscribes. */
@@ -136,53 +135,7 @@ export class PolicyDirectory {
   }
 
   close(): void {
-    this.closed = true;
-    this.watcher?.close();
-    this.watcher = undefined;
-    this.cancelDebounce?.();
-    this.cancelPoll?.();
-  }
-
-  private tryWatch(): { close(): void } | undefined {
-    try {
-      return this.watchDirectory(this.directory, () => {
-        this.changed();
-      });
-    } catch {
-      return undefined; // the poll still sees every change, only later
-    }
-  }
-
-  private changed(): void {
-    if (this.closed) return;
-    this.cancelDebounce?.();
-    this.cancelDebounce = this.schedule(() => {
-      this.cancelDebounce = undefined;
-      void this.enqueue(false);
-    }, this.debounceMs);
-  }
-
-  private schedulePoll(): void {
-    if (this.closed) return;
-    this.cancelPoll = this.schedule(() => {
-      this.schedulePoll();
-      if (this.polling) return;
-      this.polling = true;
-      void this.enqueue(true).finally(() => {
-        this.polling = false;
-      });
-    }, this.pollMs);
-  }
-
-  private enqueue(onlyIfStatChanged: boolean): Promise<PolicyEvent[]> {
-    const run = this.queue.then(async () => {
-      if (this.closed) return [];
-      const events = await this.scan(onlyIfStatChanged);
-      for (const event of events) this.emit(event);
-      return events;
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
+    this.loop.close();
   }
 
   /** Compares the directory with what is loaded; updates the state and returns the events (not yet emitted). */
@@ -273,6 +226,6 @@ export class PolicyDirectory {
   }
 
   private emit(event: PolicyEvent): void {
-    if (!this.closed) this.listeners.emit(event);
+    if (!this.loop.closed) this.listeners.emit(event);
   }
 }

@@ -9,6 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { UserOfficeData } from '../../../policies/src/user-office.js';
 import { parseUserOffice, UserOfficeError } from './load.js';
+import { ReloadLoop } from '../reload-loop.js';
 import { loadedEvent, realSchedule, SourceListeners, type Schedule, type SourceEvent, type SourceListener, type UserOfficeSource } from './source.js';
 
 /** Watches a directory; calls onEvent with the name that changed (null when the platform does not say). */
@@ -41,11 +42,7 @@ export const watchDirectoryWithFs: WatchDirectory = (directory, onEvent) => {
 
 export class FileUserOfficeSource implements UserOfficeSource {
   private readonly path: string;
-  private readonly name: string;
-  private readonly debounceMs: number;
-  private readonly pollMs: number;
-  private readonly schedule: Schedule;
-  private readonly watchDirectory: WatchDirectory;
+  private readonly loop: ReloadLoop<SourceEvent | undefined>;
   private readonly listeners = new SourceListeners();
   private data: UserOfficeData | undefined;
   /** The text of the last attempt, good or refused: the same text is not parsed (or reported) twice. */
@@ -54,22 +51,20 @@ export class FileUserOfficeSource implements UserOfficeSource {
   private lastStat: string | undefined;
   /** Why the file could not be read, while it cannot: reported once, not at every poll. */
   private unreadable: string | undefined;
-  private watcher: { close(): void } | undefined;
-  private cancelDebounce: (() => void) | undefined;
-  private cancelPoll: (() => void) | undefined;
-  /** Checks run one after another: a read never races another read's result. */
-  private queue: Promise<unknown> = Promise.resolve();
-  private polling = false;
   private started = false;
-  private closed = false;
 
   constructor(options: FileUserOfficeSourceOptions) {
     this.path = options.path;
-    this.name = basename(options.path);
-    this.debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
-    this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
-    this.schedule = options.schedule ?? realSchedule;
-    this.watchDirectory = options.watchDirectory ?? watchDirectoryWithFs;
+    const name = basename(options.path);
+    this.loop = new ReloadLoop({
+      directory: dirname(options.path),
+      debounceMs: options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
+      pollMs: options.pollMs ?? DEFAULT_POLL_MS,
+      schedule: options.schedule ?? realSchedule,
+      watchDirectory: options.watchDirectory ?? watchDirectoryWithFs,
+      // `..data` is the symlink Kubernetes swaps to update a mounted ConfigMap.
+      relevant: filename => filename === name || filename === '..data',
+    }, poll => this.check(poll));
   }
 
   async start(): Promise<UserOfficeData> {
@@ -77,17 +72,16 @@ export class FileUserOfficeSource implements UserOfficeSource {
     this.started = true;
     // Watch before the first read, so a change between the two is not missed; the first read is
     // queued like every check, so a check caused by such a change reads after it.
-    this.watcher = this.tryWatch();
-    const load = this.queue.then(async () => {
+    this.loop.watch();
+    const load = this.loop.run(async () => {
       const { text, signature } = await this.read();
       const data = parseUserOffice(text, this.path);
-      if (this.closed) throw new UserOfficeError(`${this.path}: the user-office source was closed during start`);
+      if (this.loop.closed) throw new UserOfficeError(`${this.path}: the user-office source was closed during start`);
       this.data = data;
       this.lastText = text;
       this.lastStat = signature;
       return data;
     });
-    this.queue = load.catch(() => undefined);
     let data: UserOfficeData;
     try {
       data = await load;
@@ -95,7 +89,7 @@ export class FileUserOfficeSource implements UserOfficeSource {
       this.close();
       throw e;
     }
-    this.schedulePoll();
+    this.loop.startPolling();
     this.emit(loadedEvent(data, this.path));
     return data;
   }
@@ -107,7 +101,7 @@ export class FileUserOfficeSource implements UserOfficeSource {
 
   refresh(): Promise<SourceEvent | undefined> {
     if (this.data === undefined) return Promise.reject(new Error('FileUserOfficeSource.refresh() before start() succeeded'));
-    return this.enqueue(false);
+    return this.loop.checkNow();
   }
 
   onChange(listener: SourceListener): () => void {
@@ -119,56 +113,11 @@ export class FileUserOfficeSource implements UserOfficeSource {
   }
 
   close(): void {
-    this.closed = true;
-    this.watcher?.close();
-    this.watcher = undefined;
-    this.cancelDebounce?.();
-    this.cancelPoll?.();
-  }
-
-  private tryWatch(): { close(): void } | undefined {
-    try {
-      return this.watchDirectory(dirname(this.path), (filename) => {
-        this.changed(filename);
-      });
-    } catch {
-      // No watch (e.g. the inotify limit is reached): the poll still sees every change, only later.
-      return undefined;
-    }
-  }
-
-  private changed(filename: string | null): void {
-    // `..data` is the symlink Kubernetes swaps to update a mounted ConfigMap.
-    if (this.closed || (filename !== null && filename !== this.name && filename !== '..data')) return;
-    this.cancelDebounce?.();
-    this.cancelDebounce = this.schedule(() => {
-      this.cancelDebounce = undefined;
-      void this.enqueue(false);
-    }, this.debounceMs);
-  }
-
-  private schedulePoll(): void {
-    if (this.closed) return;
-    this.cancelPoll = this.schedule(() => {
-      this.schedulePoll();
-      // A stat that hangs (a dead NFS server) must not pile up checks behind it.
-      if (this.polling) return;
-      this.polling = true;
-      void this.enqueue(true).finally(() => {
-        this.polling = false;
-      });
-    }, this.pollMs);
-  }
-
-  /** A listener's exception rejects this promise (and surfaces as unhandled when the check was scheduled). */
-  private enqueue(onlyIfStatChanged: boolean): Promise<SourceEvent | undefined> {
-    const run = this.queue.then(() => this.check(onlyIfStatChanged));
-    this.queue = run.catch(() => undefined);
-    return run;
+    this.loop.close();
   }
 
   private async check(onlyIfStatChanged: boolean): Promise<SourceEvent | undefined> {
-    if (this.closed) return undefined;
+    if (this.loop.closed) return undefined;
     let read: { text: string; signature: string };
     try {
       if (onlyIfStatChanged && await this.signature() === this.lastStat) return undefined;
@@ -225,7 +174,7 @@ export class FileUserOfficeSource implements UserOfficeSource {
   }
 
   private emit(event: SourceEvent): SourceEvent | undefined {
-    if (this.closed) return undefined;
+    if (this.loop.closed) return undefined;
     this.listeners.emit(event);
     return event;
   }
