@@ -25,6 +25,7 @@ import { connectWsRfb, type WsRfbClient } from '../testing/ws-rfb-client.js';
 import { openX11Client, type X11Client } from '../testing/x11-client.js';
 import { connectUpstream } from './upstream-connector.js';
 import { ViewerProxy } from './viewer-proxy.js';
+import { until } from '../testing/within.js';
 
 const RESIZE = { who: 'staff', minWidth: 640, minHeight: 480, maxWidth: 1024, maxHeight: 768 } as const;
 const policy = (clipboard: object): CompiledPolicy =>
@@ -87,14 +88,6 @@ class Viewer {
     const updates = (await this.messages()).filter(m => m.type === 0).length;
     this.client.send(framebufferUpdateRequest(false, 0, 0, 1, 1));
     await until(async () => (await this.messages()).filter(m => m.type === 0).length > updates, 5000, 'the picture barrier');
-  }
-}
-
-async function until(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise(r => setTimeout(r, 25));
   }
 }
 

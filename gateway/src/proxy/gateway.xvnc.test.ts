@@ -24,7 +24,7 @@ import {
   kioskToolsMissingMessage, startKioskDesktop, waitForInput, xvncAvailable, type InputRecord, type KioskDesktop, type KioskDesktopOptions,
 } from '../testing/kiosk-fixture.js';
 import { connectWsRfb, tryConnectWsRfb, type WsRfbClient } from '../testing/ws-rfb-client.js';
-import { within } from '../testing/within.js';
+import { within, until } from '../testing/within.js';
 
 // ---- keys: X keysym, PC/XT set-1 scancode, and the X keycode xev reports (us layout, evdev)
 const KEYS = {
@@ -57,14 +57,6 @@ const clicked = (x: number, y: number): InputRecord[] => [
 ];
 
 // ---- bounded waiting
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise(r => setTimeout(r, 25));
-  }
-}
 
 /** Waits until the X application has seen `count` more events than `from`, and returns those. */
 async function inputSince(desktop: KioskDesktop, from: number, count: number): Promise<InputRecord[]> {

@@ -13,11 +13,13 @@ import { panelLayout, widgetCentre } from '../demo-desktop/layout.js';
 import { renderPanel } from '../demo-desktop/widgets.js';
 import { connectUpstream } from '../proxy/upstream-connector.js';
 import { RawRfbClient } from '../testing/raw-rfb-client.js';
-import { RfbPicture } from '../testing/rfb-picture.js';
-import { decodeKeyFramePayload, decodeSegmentStart, RecordKind, type RecordingHeader } from '../../../session-recorder/src/recording/format.js';
-import { indexRecording, readRecords } from '../../../session-recorder/src/recording/recording-reader.js';
+import { recordedPicture } from '../testing/rfb-picture.js';
+import type { RecordingHeader } from '../../../session-recorder/src/recording/format.js';
+import { indexRecording } from '../../../session-recorder/src/recording/recording-reader.js';
 import { RecordingWriter } from '../../../session-recorder/src/recording/recording-writer.js';
 import { DesktopRecorder } from './desktop-recorder.js';
+import { until } from '../testing/within.js';
+import { openFileFullAfter } from '../../../session-recorder/src/recording/testing/full-disk.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'beamgate-recorder-'));
 after(() => {
@@ -25,13 +27,6 @@ after(() => {
 });
 const silent = pino({ level: 'silent' });
 
-async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise(r => setTimeout(r, 20));
-  }
-}
 let n = 0;
 
 function header(startedAt: number): RecordingHeader {
@@ -53,35 +48,6 @@ async function record(desktop: DemoDesktop, during: (recorder: DesktopRecorder) 
   await during(recorder);
   await recorder.stop('test over');
   return path;
-}
-
-/** The picture a recording shows at its end: the last key frame plus every update after it. */
-async function lastPicture(path: string): Promise<RfbPicture> {
-  const index = await indexRecording(path);
-  const key = index.keyFrames.at(-1);
-  assert.ok(key !== undefined, 'the recording has a key frame');
-  const picture = new RfbPicture(key.width, key.height);
-  for (const record of await readRecords(path, key.offset, index.validBytes)) {
-    if (record.kind === RecordKind.Segment) {
-      const segment = decodeSegmentStart(record.payload);
-      picture.newStream(segment.width, segment.height);
-    }
-    if (record.kind === RecordKind.KeyFrame) picture.apply(decodeKeyFramePayload(record.payload).rfb);
-    if (record.kind === RecordKind.Rfb) picture.apply(record.payload);
-  }
-  return picture;
-}
-
-function samePicture(picture: RfbPicture, fb: Framebuffer): number {
-  let differing = 0;
-  for (let y = 0; y < fb.height; y++) {
-    for (let x = 0; x < fb.width; x++) {
-      const rgb = fb.getPixel(x, y);
-      const [r, g, b] = picture.rgb(x, y);
-      if (((r << 16) | (g << 8) | b) !== rgb) differing++;
-    }
-  }
-  return differing;
 }
 
 describe('desktop recorder (demo desktop)', () => {
@@ -108,7 +74,7 @@ describe('desktop recorder (demo desktop)', () => {
       assert.deepEqual(index.events.map(e => e.message), ['alice took control']);
       const fb = new Framebuffer(640, 480);
       renderPanel(desktop.state(), fb);
-      assert.equal(samePicture(await lastPicture(path), fb), 0, 'the recording ends on the desktop\'s own picture');
+      assert.equal((await recordedPicture(path)).differingFrom(fb), 0, 'the recording ends on the desktop\'s own picture');
       assert.equal(desktop.state().shutter, 'open', 'the click changed the panel');
     } finally {
       await desktop.close();
@@ -142,19 +108,9 @@ describe('desktop recorder (demo desktop)', () => {
     try {
       const path = join(dir, `r${++n}.bgrec`);
       const startedAt = Date.now();
-      let writes = 0;
       const writer = await RecordingWriter.create(path, header(startedAt), {
         flushIntervalMs: 20, syncIntervalMs: 10_000, flushBytes: 1 << 20, maxQueuedBytes: 1 << 26,
-        openFile: async (p) => {
-          const { open } = await import('node:fs/promises');
-          const handle = await open(p, 'wx');
-          const real = handle.write.bind(handle) as (...args: unknown[]) => Promise<unknown>;
-          (handle as unknown as { write: (...args: unknown[]) => Promise<unknown> }).write = async (...args: unknown[]) => {
-            if (++writes > 2) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-            return real(...args);
-          };
-          return handle;
-        },
+        openFile: openFileFullAfter(2),
       });
       const recorder = new DesktopRecorder(
         () => connectUpstream({ host: desktop.host, port: desktop.port, security: ['none'] }, { connectTimeoutMs: 2000, handshakeTimeoutMs: 2000 }),

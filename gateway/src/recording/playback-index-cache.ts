@@ -2,7 +2,7 @@
 // recording still being written is read on from where the last index stopped (its size and mtime
 // say whether it changed). A file that shrank or was replaced is indexed again from the start.
 import { stat } from 'node:fs/promises';
-import { IncrementalIndex } from '../../../session-recorder/src/recording/incremental-index.js';
+import { IncrementalIndex } from '../../../session-recorder/src/recording/recording-reader.js';
 import type { RecordingIndex } from '../../../session-recorder/src/recording/recording-reader.js';
 
 interface Cached {

@@ -3,7 +3,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -17,6 +16,7 @@ import { DEFAULT_WRITER_OPTIONS } from '../../../session-recorder/src/recording/
 import { indexRecording } from '../../../session-recorder/src/recording/recording-reader.js';
 import { RecordingService, type RecordingServiceOptions } from './recording-service.js';
 import { formatMetrics } from '../http/metrics.js';
+import { openFileFullAfter } from '../../../session-recorder/src/recording/testing/full-disk.js';
 
 const DAY = 86_400_000;
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
@@ -109,19 +109,10 @@ describe('recording service', () => {
   });
 
   it('a full disk stops the recording with an audit record and an alert; the session goes on', async () => {
-    let writes = 0;
     const service = await setup({
       writer: {
         ...DEFAULT_WRITER_OPTIONS, flushIntervalMs: 20,
-        openFile: async (p) => {
-          const handle = await open(p, 'wx');
-          const real = handle.write.bind(handle) as (...args: unknown[]) => Promise<unknown>;
-          (handle as unknown as { write: (...args: unknown[]) => Promise<unknown> }).write = async (...args: unknown[]) => {
-            if (++writes > 1) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-            return real(...args);
-          };
-          return handle;
-        },
+        openFile: openFileFullAfter(1),
       },
     });
     try {

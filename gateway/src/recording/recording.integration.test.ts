@@ -19,10 +19,10 @@ import { panelLayout, widgetCentre } from '../demo-desktop/layout.js';
 import { pointerEvent } from '../rfb/c2s-encode.js';
 import { connectWsRfb, pictureBarrier } from '../testing/ws-rfb-client.js';
 import { startKioskDesktop, xvncAvailable, kioskToolsMissingMessage } from '../testing/kiosk-fixture.js';
-import { RfbPicture } from '../testing/rfb-picture.js';
-import { decodeKeyFramePayload, decodeSegmentStart, RecordKind } from '../../../session-recorder/src/recording/format.js';
-import { indexRecording, readRecords } from '../../../session-recorder/src/recording/recording-reader.js';
+import { recordedPicture } from '../testing/rfb-picture.js';
+import { indexRecording } from '../../../session-recorder/src/recording/recording-reader.js';
 import { recordingPath } from './retention.js';
+import { until } from '../testing/within.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -35,42 +35,12 @@ const tempDir = (): string => {
 };
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
-async function until(condition: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(50);
-  }
-}
-
 function configFor(dataDir: string, target: Record<string, unknown>): GatewayConfig {
   return validateConfig({
     listen: { host: '127.0.0.1', port: 0 }, insecureNoLogin: true, dataDir,
     recordings: { keyFrameIntervalSeconds: 2, maxUpdatesPerSecond: 20, sessionCloseGraceSeconds: 0 },
     targets: [target],
   }, 'test');
-}
-
-/**
- * The picture at the end of a recording, played from its last key frame; or the picture of its
- * first key frame alone (a key frame must hold the whole screen by itself).
- */
-async function lastPicture(path: string, from: 'last' | 'first-alone' = 'last'): Promise<RfbPicture> {
-  const index = await indexRecording(path);
-  const key = from === 'last' ? index.keyFrames.at(-1) : index.keyFrames[0];
-  assert.ok(key !== undefined, 'the recording has a key frame');
-  const picture = new RfbPicture(key.width, key.height);
-  const end = from === 'last' ? index.validBytes : (index.keyFrames[1]?.offset ?? index.validBytes);
-  for (const record of await readRecords(path, key.offset, end)) {
-    if (from === 'first-alone' && record.kind !== RecordKind.KeyFrame) continue;
-    if (record.kind === RecordKind.Segment) {
-      const segment = decodeSegmentStart(record.payload);
-      picture.newStream(segment.width, segment.height);
-    }
-    if (record.kind === RecordKind.KeyFrame) picture.apply(decodeKeyFramePayload(record.payload).rfb);
-    if (record.kind === RecordKind.Rfb) picture.apply(record.payload);
-  }
-  return picture;
 }
 
 describe('session recording through the gateway (demo desktop)', () => {
@@ -117,15 +87,7 @@ describe('session recording through the gateway (demo desktop)', () => {
       assert.deepEqual(index.events.map(e => `${e.kind}:${e.detail ?? ''}`), ['viewer:joined', 'viewer:left']);
       const fb = new Framebuffer(640, 480);
       renderPanel(desktop.state(), fb);
-      const picture = await lastPicture(path);
-      let differing = 0;
-      for (let y = 0; y < 480; y++) {
-        for (let x = 0; x < 640; x++) {
-          const [r, g, b] = picture.rgb(x, y);
-          if (((r << 16) | (g << 8) | b) !== fb.getPixel(x, y)) differing++;
-        }
-      }
-      assert.equal(differing, 0, 'the recording shows the desktop\'s picture');
+      assert.equal((await recordedPicture(path)).differingFrom(fb), 0, 'the recording shows the desktop\'s picture');
     } finally {
       await running.close();
     }
@@ -207,16 +169,15 @@ describe('session recording on real Xvnc', { skip: xvncAvailable() ? false : kio
       // The kiosk's screen does not change: its first key frame alone, and the recording played from its
       // last key frame to the end, both show the X server's picture.
       for (const from of ['first-alone', 'last'] as const) {
-        const picture = await lastPicture(path, from);
+        const picture = await recordedPicture(path, from);
         assert.deepEqual([picture.width, picture.height], [800, 600]);
-        let differing = 0;
-        for (let y = 0; y < 600; y++) {
-          for (let x = 0; x < 800; x++) {
+        const differing = picture.differingFrom({
+          width: 800, height: 600,
+          getPixel: (x, y) => {
             const o = (y * 800 + x) * 3;
-            const [r, g, b] = picture.rgb(x, y);
-            if (r !== screen.rgb[o] || g !== screen.rgb[o + 1] || b !== screen.rgb[o + 2]) differing++;
-          }
-        }
+            return ((screen.rgb[o] ?? 0) << 16) | ((screen.rgb[o + 1] ?? 0) << 8) | (screen.rgb[o + 2] ?? 0);
+          },
+        });
         // The recording shows the pointer (Xvnc draws it for a client without cursor encodings); xwd does not.
         assert.ok(differing < 32 * 32, `from the ${from} key frame: ${differing} pixels differ from the X screen`);
       }

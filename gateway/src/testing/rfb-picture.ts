@@ -4,6 +4,30 @@
 // live screen. Deliberately independent of the gateway's scanner: it checks the recording, not
 // the scanner.
 import { constants, inflateSync } from 'node:zlib';
+import { decodeKeyFramePayload, decodeSegmentStart, RecordKind } from '../../../session-recorder/src/recording/format.js';
+import { indexRecording, readRecords } from '../../../session-recorder/src/recording/recording-reader.js';
+
+/**
+ * What a recording file shows: 'last', played from its last key frame to the end; 'first-alone',
+ * its first key frame and nothing else (a key frame must hold the whole screen by itself).
+ */
+export async function recordedPicture(path: string, from: 'last' | 'first-alone' = 'last'): Promise<RfbPicture> {
+  const index = await indexRecording(path);
+  const key = from === 'last' ? index.keyFrames.at(-1) : index.keyFrames[0];
+  if (key === undefined) throw new Error(`${path} has no key frame`);
+  const picture = new RfbPicture(key.width, key.height);
+  const end = from === 'last' ? index.validBytes : (index.keyFrames[1]?.offset ?? index.validBytes);
+  for (const record of await readRecords(path, key.offset, end)) {
+    if (from === 'first-alone' && record.kind !== RecordKind.KeyFrame) continue;
+    if (record.kind === RecordKind.Segment) {
+      const segment = decodeSegmentStart(record.payload);
+      picture.newStream(segment.width, segment.height);
+    }
+    if (record.kind === RecordKind.KeyFrame) picture.apply(decodeKeyFramePayload(record.payload).rfb);
+    if (record.kind === RecordKind.Rfb) picture.apply(record.payload);
+  }
+  return picture;
+}
 
 export class RfbPicture {
   pixels: Uint8Array;
@@ -20,6 +44,18 @@ export class RfbPicture {
     this.resize(width, height);
     this.zrleInput = [];
     this.zrleUsed = 0;
+  }
+
+  /** How many pixels differ from a picture given as 0xRRGGBB per pixel (compared over its size). */
+  differingFrom(other: { readonly width: number; readonly height: number; getPixel(x: number, y: number): number }): number {
+    let differing = 0;
+    for (let y = 0; y < other.height; y++) {
+      for (let x = 0; x < other.width; x++) {
+        const [r, g, b] = this.rgb(x, y);
+        if (((r << 16) | (g << 8) | b) !== other.getPixel(x, y)) differing++;
+      }
+    }
+    return differing;
   }
 
   /** RGB of the pixel at (x, y). */

@@ -195,9 +195,19 @@ export class RecordingScanner {
   /** File offset of buffer[0]. */
   private base = 0;
   private headerValue: RecordingHeader | undefined;
+  /** Past the header: what comes are records. */
+  private inRecords = false;
   private stopped: ScanStop | undefined;
 
   constructor(private readonly crc32: Crc32) {}
+
+  /** A scanner for bytes that start at a record boundary `offset` of a file (a range an index found), without its header. */
+  static fromRecord(crc32: Crc32, offset: number): RecordingScanner {
+    const scanner = new RecordingScanner(crc32);
+    scanner.inRecords = true;
+    scanner.base = offset;
+    return scanner;
+  }
 
   get header(): RecordingHeader | undefined {
     return this.headerValue;
@@ -223,7 +233,7 @@ export class RecordingScanner {
     this.buffer = this.buffer.length === 0 ? chunk : concat(this.buffer, chunk);
     const out: ScannedRecord[] = [];
     let pos = 0;
-    if (this.headerValue === undefined) {
+    if (!this.inRecords) {
       const consumed = this.tryHeader();
       if (consumed === 0) {
         if (this.buffer === chunk) this.buffer = new Uint8Array(chunk); // the caller may reuse its chunk
@@ -283,6 +293,7 @@ export class RecordingScanner {
       const parsed = JSON.parse(textDecoder.decode(buf.subarray(14, 14 + length))) as Partial<RecordingHeader> | null;
       if (parsed?.format !== 'beamgate-recording' || typeof parsed.startedAt !== 'string') throw new Error('missing format or startedAt');
       this.headerValue = parsed as RecordingHeader;
+      this.inRecords = true;
     } catch (e) {
       this.stopped = { kind: 'corrupt', offset: 14, problem: `unreadable header: ${(e as Error).message}` };
       return 0;

@@ -2,12 +2,12 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeJson, encodeKeyFramePayload, encodeSegmentStart, RecordKind, type RecordingHeader } from './format.js';
 import { indexRecording, payloadOf, readRecords, RecordingReadError } from './recording-reader.js';
 import { DEFAULT_WRITER_OPTIONS, RecordingWriter, type RecordingWriterError } from './recording-writer.js';
+import { openFileFullAfter } from './testing/full-disk.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'beamgate-recording-'));
 after(() => {
@@ -90,20 +90,10 @@ describe('recording files', () => {
 
   it('stops on a full disk, reports it once with what to do, and keeps what was written readable', async () => {
     const path = fresh();
-    let writes = 0;
     const writer = await RecordingWriter.create(path, header, {
       ...DEFAULT_WRITER_OPTIONS,
       flushIntervalMs: 10,
-      openFile: async (p) => {
-        const handle = await open(p, 'wx');
-        const realWrite = handle.write.bind(handle) as (...args: unknown[]) => Promise<unknown>;
-        // The header write goes through; the second batch hits a full disk.
-        (handle as unknown as { write: (...args: unknown[]) => Promise<unknown> }).write = async (...args: unknown[]) => {
-          if (++writes > 2) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-          return realWrite(...args);
-        };
-        return handle;
-      },
+      openFile: openFileFullAfter(2),
     });
     const failures: RecordingWriterError[] = [];
     writer.onFailure(e => failures.push(e));

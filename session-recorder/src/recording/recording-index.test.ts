@@ -6,8 +6,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeJson, encodeKeyFramePayload, encodeSegmentStart, RecordKind, type RecordingHeader } from './format.js';
-import { IncrementalIndex } from './incremental-index.js';
-import { indexRecording, RecordingReadError, type RecordingIndex } from './recording-reader.js';
+import { IncrementalIndex, indexRecording, RecordingReadError, type RecordingIndex } from './recording-reader.js';
 import { RecordingWriter } from './recording-writer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'beamgate-incremental-'));

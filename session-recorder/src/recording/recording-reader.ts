@@ -1,5 +1,6 @@
-// Reads recording files: an index for playback and verification (one sequential pass that keeps
-// record positions, not their bytes), and the records between two positions with payloads inflated.
+// Reads recording files: an index for playback and verification (sequential passes that keep
+// record positions, not their bytes, and can read on as a file grows), and the records between two
+// positions with payloads inflated.
 import { open } from 'node:fs/promises';
 import { crc32, inflateRawSync } from 'node:zlib';
 import {
@@ -44,64 +45,106 @@ export class RecordingReadError extends Error {
 
 /** One pass over the file. Throws RecordingReadError when it is not a readable recording at all. */
 export async function indexRecording(path: string): Promise<RecordingIndex> {
-  const keyFrames: KeyFrameEntry[] = [];
-  const segments: (SegmentStart & { t: number; offset: number })[] = [];
-  const events: (TimelineEvent & { t: number })[] = [];
-  let end: RecordingEnd | undefined;
-  let durationMs = 0;
-  let records = 0;
-  let segment: SegmentStart | undefined;
-  const scanner = new RecordingScanner(crc32);
-  const file = await openForReading(path);
-  let fileBytes = 0;
-  try {
-    const buffer = Buffer.allocUnsafe(READ_CHUNK);
-    for (;;) {
-      const { bytesRead } = await file.read(buffer, 0, READ_CHUNK, null);
-      if (bytesRead === 0) break;
-      fileBytes += bytesRead;
-      for (const record of scanner.feed(buffer.subarray(0, bytesRead))) {
-        records++;
-        durationMs = Math.max(durationMs, record.t);
-        switch (record.kind) {
-          case RecordKind.Segment:
-            segment = decodeSegmentStart(record.payload);
-            segments.push({ ...segment, t: record.t, offset: record.offset });
-            break;
-          case RecordKind.KeyFrame: {
-            const size = decodeKeyFramePayload(record.payload).framebuffer; // the size prefix is never deflated
-            keyFrames.push({ t: record.t, offset: record.offset, width: size.width, height: size.height, name: segment?.name ?? '' });
-            break;
-          }
-          case RecordKind.Event:
-            events.push({ ...decodeEvent(payloadOf(record)), t: record.t });
-            break;
-          case RecordKind.End:
-            end = decodeEnd(payloadOf(record));
-            break;
-          case RecordKind.Rfb:
-            break;
-        }
-      }
-      if (scanner.corruption !== undefined) break;
+  return new IncrementalIndex(path).update();
+}
+
+/**
+ * A recording's index that can follow a file while it grows: the scanner keeps only the bytes of an
+ * unfinished record, so reading on from where the last pass stopped costs only the new bytes (for
+ * playback, where a live recording is asked for again and again).
+ */
+export class IncrementalIndex {
+  private readonly scanner = new RecordingScanner(crc32);
+  private readonly keyFrames: KeyFrameEntry[] = [];
+  private readonly segments: (SegmentStart & { t: number; offset: number })[] = [];
+  private readonly events: (TimelineEvent & { t: number })[] = [];
+  private end: RecordingEnd | undefined;
+  private durationMs = 0;
+  private records = 0;
+  private segment: SegmentStart | undefined;
+  /** Bytes of the file fed to the scanner so far. */
+  private fed = 0;
+
+  constructor(readonly path: string) {}
+
+  /** Bytes read so far: the file size the current index describes. */
+  get bytesRead(): number {
+    return this.fed;
+  }
+
+  /** Whether reading on can change the index: not once the file is damaged or has its End record. */
+  get open(): boolean {
+    return this.scanner.corruption === undefined && this.end === undefined;
+  }
+
+  /** Reads the file from where the last call stopped to its current end; returns the index. */
+  async update(): Promise<RecordingIndex> {
+    let file;
+    try {
+      file = await open(this.path, 'r');
+    } catch (e) {
+      throw new RecordingReadError(`cannot open the recording ${this.path}: ${(e as Error).message}`, { cause: e });
     }
-  } finally {
-    await file.close();
+    try {
+      const buffer = Buffer.allocUnsafe(READ_CHUNK);
+      while (this.scanner.corruption === undefined) {
+        const { bytesRead } = await file.read(buffer, 0, READ_CHUNK, this.fed);
+        if (bytesRead === 0) break;
+        this.fed += bytesRead;
+        this.take(buffer.subarray(0, bytesRead));
+      }
+    } finally {
+      await file.close();
+    }
+    return this.snapshot();
   }
-  const header = scanner.header;
-  if (header === undefined) {
-    const why = scanner.corruption?.problem ?? `the file ends inside its header (${fileBytes} bytes)`;
-    throw new RecordingReadError(`${path} is not a readable recording: ${why}`);
+
+  private take(bytes: Uint8Array): void {
+    for (const record of this.scanner.feed(bytes)) {
+      this.records++;
+      this.durationMs = Math.max(this.durationMs, record.t);
+      switch (record.kind) {
+        case RecordKind.Segment:
+          this.segment = decodeSegmentStart(record.payload);
+          this.segments.push({ ...this.segment, t: record.t, offset: record.offset });
+          break;
+        case RecordKind.KeyFrame: {
+          const size = decodeKeyFramePayload(record.payload).framebuffer; // the size prefix is never deflated
+          this.keyFrames.push({ t: record.t, offset: record.offset, width: size.width, height: size.height, name: this.segment?.name ?? '' });
+          break;
+        }
+        case RecordKind.Event:
+          this.events.push({ ...decodeEvent(payloadOf(record)), t: record.t });
+          break;
+        case RecordKind.End:
+          this.end = decodeEnd(payloadOf(record));
+          break;
+        case RecordKind.Rfb:
+          break;
+      }
+    }
   }
-  const corruption = scanner.corruption;
-  const condition = corruption !== undefined ? 'corrupt' : end !== undefined && scanner.trailingBytes === 0 ? 'complete' : 'cut';
-  const problem = corruption !== undefined
-    ? `damaged at byte ${corruption.offset} (${corruption.problem}); readable up to ${formatMs(durationMs)}`
-    : condition === 'cut'
-      ? `ends without an end record at ${formatMs(durationMs)}${unfinished(scanner.trailingBytes)}`
-      + ' (the gateway stopped while recording, or it is still recording)'
-      : undefined;
-  return { header, keyFrames, segments, events, durationMs, end, records, condition, validBytes: scanner.validBytes, fileBytes, problem };
+
+  private snapshot(): RecordingIndex {
+    const { scanner, durationMs } = this;
+    const header = scanner.header;
+    if (header === undefined) {
+      const why = scanner.corruption?.problem ?? `the file ends inside its header (${this.fed} bytes)`;
+      throw new RecordingReadError(`${this.path} is not a readable recording: ${why}`);
+    }
+    const corruption = scanner.corruption;
+    const condition = corruption !== undefined ? 'corrupt' : this.end !== undefined && scanner.trailingBytes === 0 ? 'complete' : 'cut';
+    const unfinished = scanner.trailingBytes > 0 ? ` with ${scanner.trailingBytes} bytes of an unfinished record` : '';
+    const problem = corruption !== undefined
+      ? `damaged at byte ${corruption.offset} (${corruption.problem}); readable up to ${formatMs(durationMs)}`
+      : condition === 'cut'
+        ? `ends without an end record at ${formatMs(durationMs)}${unfinished} (the gateway stopped while recording, or it is still recording)`
+        : undefined;
+    return {
+      header, keyFrames: [...this.keyFrames], segments: [...this.segments], events: [...this.events], durationMs, end: this.end,
+      records: this.records, condition, validBytes: scanner.validBytes, fileBytes: this.fed, problem,
+    };
+  }
 }
 
 /** The records in [fromOffset, toOffset) (offsets of record starts from the index), payloads inflated. */
@@ -111,33 +154,12 @@ export async function readRecords(path: string, fromOffset: number, toOffset: nu
     const length = toOffset - fromOffset;
     const bytes = Buffer.allocUnsafe(length);
     const { bytesRead } = await file.read(bytes, 0, length, fromOffset);
-    const out: ScannedRecord[] = [];
-    // The scanner expects a header first; records are parsed here with the same layout and checks.
-    for (const record of scanRecordsOnly(bytes.subarray(0, bytesRead), fromOffset)) {
-      out.push({ ...record, payload: payloadOf(record), flags: 0 });
-    }
-    return out;
+    // The range starts at a record the index found; it ends at one or at the readable end.
+    return RecordingScanner.fromRecord(crc32, fromOffset).feed(bytes.subarray(0, bytesRead))
+      .map(record => ({ ...record, payload: payloadOf(record), flags: 0 }));
   } finally {
     await file.close();
   }
-}
-
-function scanRecordsOnly(bytes: Uint8Array, baseOffset: number): ScannedRecord[] {
-  const out: ScannedRecord[] = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 0;
-  while (bytes.length - pos >= 14) {
-    const length = view.getUint32(pos + 6);
-    const size = 14 + length;
-    if (bytes.length - pos < size) break;
-    if ((crc32(bytes.subarray(pos, pos + 10 + length)) >>> 0) !== view.getUint32(pos + 10 + length)) break;
-    out.push({
-      kind: view.getUint8(pos) as RecordKind, flags: view.getUint8(pos + 1), t: view.getUint32(pos + 2),
-      payload: bytes.subarray(pos + 10, pos + 10 + length), offset: baseOffset + pos, size,
-    });
-    pos += size;
-  }
-  return out;
 }
 
 export function payloadOf(record: ScannedRecord): Uint8Array {
@@ -166,8 +188,4 @@ export function formatMs(ms: number): string {
   const ss = s % 60;
   const two = (n: number): string => String(n).padStart(2, '0');
   return `${two(hh)}:${two(mm)}:${two(ss)}.${String(ms % 1000).padStart(3, '0')}`;
-}
-
-function unfinished(bytes: number): string {
-  return bytes > 0 ? ` with ${bytes} bytes of an unfinished record` : '';
 }
